@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what HotPage's tests need beyond the .NET SDK. Idempotent; safe to run twice.
+set -euo pipefail
+need=()
+command -v gcc >/dev/null || need+=(gcc)
+if [ "${#need[@]}" -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}"
+fi
