@@ -1,0 +1,364 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using HotPage.Engine.Native;
+using HotPage.Engine.Records;
+using HotPage.Engine.Rings;
+using HotPage.Engine.Selection;
+
+namespace HotPage.Engine.Tables;
+
+/// <summary>
+/// The hotness table: pghot's packed word per tracked page, a candidate bit per page and a
+/// candidate heap per top-tier target node, in struct-of-arrays native memory sized once. Only
+/// the consumer (the thread holding the engine's consumer lock) reads or writes it.
+/// </summary>
+/// <remarks>
+/// Memory per tracked page: 4 bytes of <see cref="PageWord"/> + 1 bit of candidate flag = 4.125 B,
+/// plus 8 B per heap entry (bounded by <c>max_candidates</c> per target node, independent of the
+/// number of pages).
+/// Candidate protocol: a page is a candidate while its candidate bit is set; then exactly one heap
+/// entry for it is valid, the one whose frequency and heap (target node) match the page's word.
+/// When the frequency or target changes the engine pushes a fresh entry and the old one goes
+/// stale; a popped entry is discarded unless the bit is set and the entry matches the word.
+/// Selection therefore costs O(log candidates) per extracted page, never a walk over pages.
+/// Invariants: <c>_words</c> and <c>_candidates</c> cover <c>Capacity</c> pages; <c>_heaps[n]</c> is
+/// non-null exactly for top-tier nodes; all native memory is owned here and freed once.
+/// </remarks>
+internal sealed unsafe class HotnessTable : IDisposable
+{
+    private const int PrefetchDistance = 8;
+
+    private readonly NativeArray<uint> _words;
+    private readonly NativeArray<ulong> _candidates;
+    private readonly CandidateHeap?[] _heaps;
+    private readonly uint* _wordBase;
+    private uint _window;
+    private uint _threshold;
+
+    // Consumer-side counters (single writer: the consumer).
+    public long Applied;
+    public long SkippedTopTier;
+    public long RecordsHash;
+    public long RecordsHeap;
+    public long CandidatesAdded;
+    public long CandidatesRemoved;
+    public long HeapFullDropped;
+    public long ColdAtExtraction;
+    public long Extracted;
+    public long StaleDiscarded;
+    public readonly long[] AppliedBySource = new long[AccessSources.Max + 1];
+
+    public HotnessTable(long capacity, IReadOnlyList<int> topTierNodes, int nodeIdLimit, long maxCandidates, NativeMemoryCounter counter)
+    {
+        if (capacity <= 0 || capacity > (long)CandidateHeap.PageMask)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(capacity), capacity, $"The table capacity must be in 1..{CandidateHeap.PageMask} pages.");
+        }
+
+        Capacity = capacity;
+        _words = new NativeArray<uint>(capacity, counter, "the hotness table");
+        _candidates = new NativeArray<ulong>((capacity + 63) / 64, counter, "the candidate bits");
+        _wordBase = _words.Pointer;
+        _heaps = new CandidateHeap?[nodeIdLimit];
+        foreach (int node in topTierNodes)
+        {
+            _heaps[node] = new CandidateHeap(maxCandidates, counter);
+        }
+    }
+
+    public long Capacity { get; }
+
+    /// <summary>Bytes of table per tracked page, excluding heaps (which scale with candidates).</summary>
+    public static double BytesPerPage => sizeof(uint) + (1.0 / 8);
+
+    public uint Window { get => _window; set => _window = value; }
+
+    public uint Threshold { get => _threshold; set => _threshold = value; }
+
+    public long CandidateCount => CandidatesAdded - CandidatesRemoved;
+
+    public uint Word(long page) => _words[page];
+
+    public bool IsCandidate(long page) => (_candidates[page >> 6] & (1UL << (int)(page & 63))) != 0;
+
+    public long HeapCount(int node) => (uint)node < (uint)_heaps.Length && _heaps[node] is { } h ? h.Count : 0;
+
+    /// <summary>Applies drained records, prefetching the words of records a few places ahead (random pages miss the cache).</summary>
+    public void Apply(ReadOnlySpan<StagedRecord> records)
+    {
+        int n = records.Length;
+        for (int i = 0; i < n; i++)
+        {
+            if (Sse.IsSupported && i + PrefetchDistance < n)
+            {
+                Sse.Prefetch0(_wordBase + records[i + PrefetchDistance].Page);
+            }
+
+            ApplyOne(in records[i]);
+        }
+
+        Applied += n;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ApplyOne(in StagedRecord r)
+    {
+        ref uint word = ref _wordBase[r.Page];
+        uint old = word;
+        AppliedBySource[r.Source]++;
+        if (old == PageWord.TopTier)
+        {
+            SkippedTopTier++;
+            return;
+        }
+
+        uint target = r.Target;
+        uint t = r.TimeMs & PageWord.TimeMask;
+        uint oldFreq = PageWord.Frequency(old);
+        uint oldTarget = PageWord.Node(old);
+        uint freq;
+        uint time = t;
+        if (oldFreq == 0)
+        {
+            RecordsHash++;
+            freq = 1;
+        }
+        else
+        {
+            int elapsed = PageWord.Elapsed(t, PageWord.Time(old));
+            if (oldTarget != target || elapsed > (int)_window)
+            {
+                freq = 1;
+            }
+            else
+            {
+                freq = oldFreq < PageWord.MaxFrequency ? oldFreq + 1 : oldFreq;
+                if (elapsed < 0)
+                {
+                    time = PageWord.Time(old); // an earlier report arriving late never moves time back
+                }
+            }
+        }
+
+        word = PageWord.Pack(freq, target, time);
+        UpdateCandidate(r.Page, freq, target, time, oldFreq, oldTarget);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void UpdateCandidate(long page, uint freq, uint target, uint time, uint oldFreq, uint oldTarget)
+    {
+        ref ulong bits = ref _candidates[page >> 6];
+        ulong mask = 1UL << (int)(page & 63);
+        bool was = (bits & mask) != 0;
+        if (freq >= _threshold)
+        {
+            if (was && freq == oldFreq && target == oldTarget)
+            {
+                return; // its heap entry is still the valid one
+            }
+
+            if (PushEntry((int)target, freq, time, page))
+            {
+                if (!was)
+                {
+                    bits |= mask;
+                    CandidatesAdded++;
+                }
+            }
+            else if (was)
+            {
+                bits &= ~mask; // its old entry is stale now and there is no room for a fresh one
+                CandidatesRemoved++;
+            }
+        }
+        else if (was)
+        {
+            bits &= ~mask;
+            CandidatesRemoved++;
+        }
+    }
+
+    private bool PushEntry(int target, uint freq, uint time, long page)
+    {
+        CandidateHeap heap = _heaps[target]!;
+        ulong key = CandidateHeap.MakeKey(freq, time, page);
+        if (heap.TryPush(key))
+        {
+            RecordsHeap++;
+            return true;
+        }
+
+        var filter = new ValidEntry(this, target);
+        StaleDiscarded += heap.Compact(ref filter);
+        if (heap.TryPush(key))
+        {
+            RecordsHeap++;
+            return true;
+        }
+
+        HeapFullDropped++;
+        return false;
+    }
+
+    private bool IsValidEntry(ulong key, int target)
+    {
+        long page = CandidateHeap.KeyPage(key);
+        uint w = _wordBase[page];
+        return w != PageWord.TopTier && IsCandidate(page)
+            && PageWord.Frequency(w) == CandidateHeap.KeyFrequency(key)
+            && PageWord.Node(w) == (uint)target;
+    }
+
+    /// <summary>
+    /// Pops up to <paramref name="pages"/>.Length valid candidates for <paramref name="target"/>,
+    /// hottest first; re-checks each (still at or above the threshold, last access within the
+    /// window at <paramref name="nowMs"/>) as kpromoted does; a page that went cold is dropped and
+    /// counted. Extracted pages stop being candidates. The batch is ordered by frequency, then recency.
+    /// </summary>
+    public int Extract(int target, Span<long> pages, Span<uint> wordsOut, ulong nowMs)
+    {
+        if ((uint)target >= (uint)_heaps.Length || _heaps[target] is not { } heap)
+        {
+            return 0;
+        }
+
+        uint now = (uint)nowMs & PageWord.TimeMask;
+        int count = 0;
+        while (count < pages.Length && heap.TryPop(out ulong key))
+        {
+            if (!IsValidEntry(key, target))
+            {
+                StaleDiscarded++;
+                continue;
+            }
+
+            long page = CandidateHeap.KeyPage(key);
+            uint w = _wordBase[page];
+            ClearCandidate(page);
+            if (PageWord.Frequency(w) < _threshold || PageWord.Elapsed(now, PageWord.Time(w)) > (int)_window)
+            {
+                ColdAtExtraction++;
+                continue;
+            }
+
+            pages[count] = page;
+            wordsOut[count] = w;
+            count++;
+        }
+
+        Extracted += count;
+        SortHottestFirst(pages[..count], wordsOut[..count], now);
+        return count;
+    }
+
+    // Insertion sort by (frequency desc, age asc): batches are small and mostly ordered already.
+    private static void SortHottestFirst(Span<long> pages, Span<uint> words, uint now)
+    {
+        for (int i = 1; i < pages.Length; i++)
+        {
+            long p = pages[i];
+            uint w = words[i];
+            int j = i - 1;
+            while (j >= 0 && Hotter(w, words[j], now))
+            {
+                pages[j + 1] = pages[j];
+                words[j + 1] = words[j];
+                j--;
+            }
+
+            pages[j + 1] = p;
+            words[j + 1] = w;
+        }
+    }
+
+    private static bool Hotter(uint a, uint b, uint now)
+    {
+        uint fa = PageWord.Frequency(a), fb = PageWord.Frequency(b);
+        if (fa != fb)
+        {
+            return fa > fb;
+        }
+
+        return PageWord.Elapsed(now, PageWord.Time(a)) < PageWord.Elapsed(now, PageWord.Time(b));
+    }
+
+    private void ClearCandidate(long page)
+    {
+        ref ulong bits = ref _candidates[page >> 6];
+        ulong mask = 1UL << (int)(page & 63);
+        if ((bits & mask) != 0)
+        {
+            bits &= ~mask;
+            CandidatesRemoved++;
+        }
+    }
+
+    /// <summary>Puts an extracted page back in its heap if it is still hot (a busy page to retry later). False when it is not, or the heap is full.</summary>
+    public bool Requeue(long page)
+    {
+        uint w = _wordBase[page];
+        if (w == PageWord.TopTier || w == PageWord.Empty || IsCandidate(page) || PageWord.Frequency(w) < _threshold)
+        {
+            return false;
+        }
+
+        int target = (int)PageWord.Node(w);
+        if (!PushEntry(target, PageWord.Frequency(w), PageWord.Time(w), page))
+        {
+            return false;
+        }
+
+        _candidates[page >> 6] |= 1UL << (int)(page & 63);
+        CandidatesAdded++;
+        return true;
+    }
+
+    /// <summary>The page is now resident on a top-tier node: stop tracking it.</summary>
+    public void MarkTopTier(long page)
+    {
+        ClearCandidate(page);
+        _wordBase[page] = PageWord.TopTier;
+    }
+
+    /// <summary>The page is (again) on a lower tier: track it from scratch.</summary>
+    public void MarkLowerTier(long page)
+    {
+        if (_wordBase[page] == PageWord.TopTier)
+        {
+            _wordBase[page] = PageWord.Empty;
+        }
+    }
+
+    /// <summary>Forgets the page (unmapped, gone): its state returns to empty.</summary>
+    public void Forget(long page)
+    {
+        ClearCandidate(page);
+        _wordBase[page] = PageWord.Empty;
+    }
+
+    /// <summary>Resets a range of pages (a region unregistered or reused).</summary>
+    public void ResetRange(long first, long count)
+    {
+        for (long p = first; p < first + count; p++)
+        {
+            ClearCandidate(p);
+        }
+
+        _words.Clear(first, count);
+    }
+
+    public void Dispose()
+    {
+        _words.Dispose();
+        _candidates.Dispose();
+        foreach (CandidateHeap? h in _heaps)
+        {
+            h?.Dispose();
+        }
+    }
+
+    private readonly struct ValidEntry(HotnessTable table, int target) : IKeyFilter
+    {
+        public bool Keep(ulong key) => table.IsValidEntry(key, target);
+    }
+}

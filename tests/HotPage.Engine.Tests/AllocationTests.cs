@@ -1,0 +1,49 @@
+using HotPage.Engine.Records;
+using HotPage.Engine.Tables;
+using NUnit.Framework;
+
+namespace HotPage.Engine.Tests;
+
+[TestFixture]
+[NonParallelizable]
+public class AllocationTests
+{
+    [Test]
+    public void RecordDrainAndExtractAllocateNothingInSteadyState()
+    {
+        using HotPageEngine engine = EngineFixture.Create();
+        var batch = new AccessRecord[64];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            batch[i] = new AccessRecord(EngineFixture.Addr(i * 7), 0, AccessSource.Application, 0);
+        }
+
+        var candidates = new PromotionCandidate[512];
+        void Round(int round)
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                engine.RecordAccess(EngineFixture.Addr((i * 13) % EngineFixture.Pages), -1, AccessSource.Application, (ulong)(1000 + round));
+                engine.RecordAccess(EngineFixture.Addr(i % 50), 0, AccessSource.PerfSample);
+            }
+
+            engine.RecordAccesses(batch);
+            engine.Drain();
+            engine.ExtractCandidates(0, candidates);
+        }
+
+        for (int r = 0; r < 5; r++)
+        {
+            Round(r); // warm-up: JIT, tiering
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int r = 5; r < 50; r++)
+        {
+            Round(r);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(allocated, Is.EqualTo(0), "the record, drain and extract paths must not allocate");
+    }
+}
