@@ -205,36 +205,75 @@ public sealed class HotPageEngine : IDisposable
         for (long first = 0; first < region.PageCount; first += Chunk)
         {
             int n = (int)Math.Min(Chunk, region.PageCount - first);
+            ResidencyRefresh r = RefreshResidency(region, first, pages.AsSpan(0, n), status.AsSpan(0, n));
+            if (r.Error != Errno.None)
+            {
+                throw new InvalidOperationException($"Querying where the pages of region {region.Id} (pid {region.Pid}, 0x{region.Base:x}+{region.Length}) reside failed: {r.Error}.");
+            }
+
+            lower += r.LowerTier;
+        }
+
+        return lower;
+    }
+
+    /// <summary>
+    /// Re-reads where <paramref name="pages"/>.Length pages of <paramref name="region"/> from page
+    /// <paramref name="firstPage"/> reside, using the caller's buffers (no allocation): pages now
+    /// on the top tier stop being tracked, pages found on a lower tier again are tracked from
+    /// scratch (a demotion). Pages that are not present keep their state.
+    /// </summary>
+    public ResidencyRefresh RefreshResidency(Region region, long firstPage, Span<nint> pages, Span<PageStatus> status)
+    {
+        ThrowIfDisposed();
+        if (_platform is null)
+        {
+            return default;
+        }
+
+        int n = (int)Math.Min(pages.Length, Math.Max(0, region.PageCount - firstPage));
+        for (int i = 0; i < n; i++)
+        {
+            pages[i] = (nint)(region.Base + ((ulong)(firstPage + i) << PageShift));
+        }
+
+        PlatformResult result = _platform.QueryPages(region.Pid, pages[..n], status[..n]);
+        if (!result.IsSuccess)
+        {
+            return new ResidencyRefresh(n, 0, 0, 0, result.Error);
+        }
+
+        int top = 0, lowerCount = 0, demoted = 0;
+        lock (_consumerLock)
+        {
             for (int i = 0; i < n; i++)
             {
-                pages[i] = (nint)(region.Base + ((ulong)(first + i) << PageShift));
-            }
-
-            PlatformResult result = _platform.QueryPages(region.Pid, pages.AsSpan(0, n), status.AsSpan(0, n));
-            if (!result.IsSuccess)
-            {
-                throw new InvalidOperationException($"Querying where the pages of region {region.Id} (pid {region.Pid}, 0x{region.Base:x}+{region.Length}) reside failed: {result.Error}.");
-            }
-
-            lock (_consumerLock)
-            {
-                for (int i = 0; i < n; i++)
+                long page = region.FirstPage + firstPage + i;
+                PageStatus st = status[i];
+                if (!st.IsOnNode)
                 {
-                    long page = region.FirstPage + first + i;
-                    if (status[i].IsOnNode && Topology.IsTopTier(status[i].Node))
+                    continue;
+                }
+
+                if (Topology.IsTopTier(st.Node))
+                {
+                    _table.MarkTopTier(page);
+                    top++;
+                }
+                else
+                {
+                    if (_table.Word(page) == PageWord.TopTier)
                     {
-                        _table.MarkTopTier(page);
+                        demoted++;
                     }
-                    else
-                    {
-                        _table.MarkLowerTier(page);
-                        lower++;
-                    }
+
+                    _table.MarkLowerTier(page);
+                    lowerCount++;
                 }
             }
         }
 
-        return lower;
+        return new ResidencyRefresh(n, top, lowerCount, demoted, Errno.None);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -437,6 +476,21 @@ public sealed class HotPageEngine : IDisposable
             return _table.HeapCount(targetNode);
         }
     }
+
+    /// <summary>Candidates dropped at extraction because they went cold (<c>kpromoted_cold_old</c>).</summary>
+    internal long ColdAtExtraction
+    {
+        get
+        {
+            lock (_consumerLock)
+            {
+                return _table.ColdAtExtraction;
+            }
+        }
+    }
+
+    /// <summary>The platform the engine queries residency through, if any.</summary>
+    internal IMemoryPlatform? Platform => _platform;
 
     /// <summary>Pages that are candidates now, over all target nodes.</summary>
     public long CandidateCount

@@ -1,0 +1,632 @@
+using HotPage.Engine.Counters;
+using HotPage.Engine.Tables;
+using HotPage.Interop.Platform;
+
+namespace HotPage.Engine.Promotion;
+
+/// <summary>
+/// kpromoted in user space: each round drains the record rings, then for every top-tier target
+/// node extracts a batch of the hottest candidates (re-checked), places them within the node's
+/// free-memory headroom (or its fallbacks, nearest first), moves them in one batched platform call
+/// per process, and feeds every per-page outcome back. Runs as a background thread
+/// (<see cref="Start"/>/<see cref="Stop"/>) or synchronously (<see cref="RunOnce"/>).
+/// </summary>
+/// <remarks>
+/// Budget per target node and round: <c>promote_batch</c> pages, no more than the rate limit's
+/// token bucket holds (<c>promote_rate_limit_mbps</c>, refilled by elapsed time, bursting at
+/// most one second's worth), no more than the free memory above <c>promote_headroom_pct</c>.
+/// Feedback by cause: -ENOMEM backs the node off for <c>promote_nomem_backoff_rounds</c> rounds
+/// and requeues the page (its fallbacks take it); -EBUSY/-EAGAIN requeue it, at most
+/// <c>promote_retry_max</c> times; -EFAULT/-ENOENT forget it; -EACCES/-EPERM (per page or for the
+/// call) stop promotion for that process and raise <see cref="ProcessProblem"/>; a call that
+/// fails with ESRCH (process gone) forgets the batch's pages of that process.
+/// Threshold auto-adjust (<c>hot_threshold_auto</c>): when more candidates wait than two rounds'
+/// budget, <c>freq_threshold</c> goes up one step; when fewer than a quarter of a round's budget
+/// wait, it goes down one step, within <c>freq_threshold_min</c>..<c>freq_threshold_max</c>.
+/// Steady-state rounds allocate nothing: batch, address, node and status buffers are pinned
+/// arrays sized to <c>promote_batch</c> (re-sized only when the tunable grows).
+/// </remarks>
+public sealed class Promoter : IDisposable
+{
+    private readonly HotPageEngine _engine;
+    private readonly IMemoryPlatform _platform;
+    private readonly TimeProvider _time;
+    private readonly NumaTopology _topology;
+    private readonly object _roundLock = new();
+    private readonly int[] _targets;
+    private readonly int[][] _fallbackOrder; // by target node id: top-tier nodes nearest first, itself first
+    private readonly NodeBudget[] _budget; // by node id
+    private readonly RetryTable _retries = new(1 << 14);
+    private readonly HashSet<int> _deniedPids = [];
+    private readonly int _pageSize;
+    private readonly AutoResetEvent _wake = new(false);
+    private readonly ResidencyCursor _cursor = new();
+
+    private PromotionCandidate[] _batch = [];
+    private nint[] _addresses = [];
+    private int[] _nodes = [];
+    private PageStatus[] _status = [];
+    private long[] _room = [];
+    private nint[] _residencyPages = [];
+    private PageStatus[] _residencyStatus = [];
+
+    private Thread? _thread;
+    private volatile bool _stopping;
+    private long _rounds;
+    private PromotionResult _total;
+
+    // Counters (written under _roundLock).
+    private long _candidates, _success, _failNoMem, _failBusy, _failGone, _failDenied, _failOther, _failNotMoved;
+    private long _retried, _droppedBusy, _droppedDenied, _fallback, _watermarkRounds, _rateLimitedRounds;
+    private long _thresholdUp, _thresholdDown, _demotedSeen, _residencyChecked, _errors;
+
+    /// <summary>Creates a promoter for <paramref name="engine"/>'s candidates, moving pages through <paramref name="platform"/>.</summary>
+    public Promoter(HotPageEngine engine, IMemoryPlatform platform, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(platform);
+        _engine = engine;
+        _platform = platform;
+        _time = time ?? TimeProvider.System;
+        _topology = engine.Topology;
+        _targets = [.. _topology.TopTierNodes];
+        _budget = new NodeBudget[_topology.NodeIdLimit];
+        _fallbackOrder = new int[_topology.NodeIdLimit][];
+        foreach (int t in _targets)
+        {
+            _fallbackOrder[t] = [.. _topology.FallbackOrder(t)];
+        }
+
+        long now = _time.GetTimestamp();
+        foreach (int t in _targets)
+        {
+            _budget[t].LastRefill = now;
+            _budget[t].Tokens = -1; // filled on first use: a full second's burst
+        }
+
+        _pageSize = platform.PageSize;
+        EnsureBuffers();
+    }
+
+    /// <summary>Raised (on the promoter's thread) when a process is given up: not permitted, or gone.</summary>
+    public event Action<ProcessProblem>? ProcessProblem;
+
+    /// <summary>A log line for an operator (watermark reached, node backed off, threshold changed, errors).</summary>
+    public event Action<string>? Log;
+
+    /// <summary>True while the background thread runs.</summary>
+    public bool IsRunning => _thread is not null;
+
+    /// <summary>Rounds completed.</summary>
+    public long Rounds => Interlocked.Read(ref _rounds);
+
+    private void EnsureBuffers()
+    {
+        int batch = (int)_engine.Tunables["promote_batch"];
+        if (_batch.Length < batch)
+        {
+            _batch = GC.AllocateArray<PromotionCandidate>(batch, pinned: true);
+            _addresses = GC.AllocateArray<nint>(batch, pinned: true);
+            _nodes = GC.AllocateArray<int>(batch, pinned: true);
+            _status = GC.AllocateArray<PageStatus>(batch, pinned: true);
+        }
+
+        if (_room.Length < _topology.NodeIdLimit)
+        {
+            _room = new long[_topology.NodeIdLimit];
+        }
+
+        int scan = (int)_engine.Tunables["residency_scan_pages"];
+        if (_residencyPages.Length < scan)
+        {
+            _residencyPages = GC.AllocateArray<nint>(scan, pinned: true);
+            _residencyStatus = GC.AllocateArray<PageStatus>(scan, pinned: true);
+        }
+    }
+
+    /// <summary>Drains the rings and runs one promotion round for every top-tier node, synchronously.</summary>
+    public PromotionResult RunOnce()
+    {
+        lock (_roundLock)
+        {
+            EnsureBuffers();
+            _engine.Drain();
+            PromotionResult result = default;
+            foreach (int target in _targets)
+            {
+                result += RoundForNode(target);
+            }
+
+            RefreshResidencySlice();
+            AdjustThreshold();
+            _total += result;
+            Interlocked.Increment(ref _rounds);
+            return result;
+        }
+    }
+
+    private PromotionResult RoundForNode(int target)
+    {
+        var tunables = _engine.Tunables;
+        int batch = (int)tunables["promote_batch"];
+        long rateMbps = tunables["promote_rate_limit_mbps"];
+
+        // Rate limit: a token bucket of bytes per target node.
+        ref NodeBudget budget = ref _budget[target];
+        long now = _time.GetTimestamp();
+        long allowed = batch;
+        if (rateMbps > 0)
+        {
+            double bytesPerSecond = rateMbps * 1024.0 * 1024.0;
+            double elapsed = (now - budget.LastRefill) / (double)_time.TimestampFrequency;
+            budget.Tokens = budget.Tokens < 0 ? bytesPerSecond : Math.Min(bytesPerSecond, budget.Tokens + (elapsed * bytesPerSecond));
+            allowed = Math.Min(batch, (long)(budget.Tokens / _pageSize));
+        }
+        else
+        {
+            budget.Tokens = double.MaxValue;
+        }
+
+        budget.LastRefill = now;
+        if (allowed <= 0)
+        {
+            _rateLimitedRounds++;
+            return default;
+        }
+
+        // Headroom: room on the preferred node and its fallbacks, nearest first.
+        long totalRoom = 0;
+        foreach (int node in _fallbackOrder[target])
+        {
+            _room[node] = 0;
+            if (_budget[node].BackoffRounds > 0)
+            {
+                continue;
+            }
+
+            long free = _platform.GetFreeBytes(node);
+            long reserve = _topology[node].TotalBytes * tunables["promote_headroom_pct"] / 100;
+            long room = Math.Max(0, (free - reserve) / _pageSize);
+            _room[node] = room;
+            totalRoom += room;
+        }
+
+        if (budget.BackoffRounds > 0)
+        {
+            budget.BackoffRounds--;
+        }
+
+        if (totalRoom <= 0)
+        {
+            _watermarkRounds++;
+            if (!budget.AtWatermark)
+            {
+                budget.AtWatermark = true;
+                Log?.Invoke($"promoter: node {target} and its fallbacks are at the free-memory watermark (promote_headroom_pct={tunables["promote_headroom_pct"]}); promotion to them pauses");
+            }
+
+            return default;
+        }
+
+        if (budget.AtWatermark)
+        {
+            budget.AtWatermark = false;
+            Log?.Invoke($"promoter: node {target} has room again; promotion resumes");
+        }
+
+        int n = (int)Math.Min(Math.Min(allowed, totalRoom), batch);
+        long coldBefore = _engine.ColdAtExtraction;
+        int extracted = _engine.ExtractCandidates(target, _batch.AsSpan(0, n));
+        long cold = _engine.ColdAtExtraction - coldBefore;
+        _candidates += extracted;
+        if (extracted == 0)
+        {
+            return new PromotionResult(0, 0, 0, cold);
+        }
+
+        // Destinations: fill the preferred node's room first, then the fallbacks in order.
+        int kept = 0;
+        long droppedDenied = 0;
+        Span<PromotionCandidate> pages = _batch.AsSpan(0, extracted);
+        for (int i = 0; i < pages.Length; i++)
+        {
+            if (_deniedPids.Count > 0 && _deniedPids.Contains(pages[i].Pid))
+            {
+                _engine.Forget(pages[i].Page);
+                droppedDenied++;
+                continue;
+            }
+
+            int dest = target;
+            foreach (int node in _fallbackOrder[target])
+            {
+                if (_room[node] > 0)
+                {
+                    dest = node;
+                    _room[node]--;
+                    break;
+                }
+            }
+
+            if (dest != target)
+            {
+                _fallback++;
+            }
+
+            pages[i].TargetNode = dest;
+            pages[kept++] = pages[i];
+        }
+
+        _droppedDenied += droppedDenied;
+        pages = pages[..kept];
+        pages.Sort(static (x, y) => x.Pid.CompareTo(y.Pid));
+
+        long promoted = 0, failed = 0, dropped = cold + droppedDenied;
+        for (int start = 0; start < pages.Length;)
+        {
+            int pid = pages[start].Pid;
+            int end = start;
+            while (end < pages.Length && pages[end].Pid == pid)
+            {
+                _addresses[end - start] = (nint)pages[end].Address;
+                _nodes[end - start] = pages[end].TargetNode;
+                end++;
+            }
+
+            int count = end - start;
+            PlatformResult call = _platform.MovePages(pid, _addresses.AsSpan(0, count), _nodes.AsSpan(0, count), _status.AsSpan(0, count));
+            if (!call.IsSuccess)
+            {
+                (long f, long d) = HandleCallFailure(pid, call.Error, pages.Slice(start, count));
+                failed += f;
+                dropped += d;
+            }
+            else
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    (bool ok, bool drop) = HandlePage(pid, in pages[start + i], _status[i], ref budget);
+                    if (ok)
+                    {
+                        promoted++;
+                    }
+                    else
+                    {
+                        failed++;
+                        dropped += drop ? 1 : 0;
+                    }
+                }
+            }
+
+            start = end;
+        }
+
+        return new PromotionResult(extracted, promoted, failed, dropped);
+    }
+
+    private (bool Ok, bool Dropped) HandlePage(int pid, in PromotionCandidate c, PageStatus status, ref NodeBudget budget)
+    {
+        if (status.IsOnNode)
+        {
+            if (_topology.IsTopTier(status.Node))
+            {
+                _engine.MarkPromoted(c.Page);
+                _retries.Remove(c.Page);
+                _success++;
+                if (budget.Tokens != double.MaxValue)
+                {
+                    budget.Tokens -= _pageSize;
+                }
+
+                return (true, false);
+            }
+
+            // Still on a lower tier without an error: the kernel could not move it this time.
+            _failNotMoved++;
+            return (false, !Retry(c.Page));
+        }
+
+        switch (status.Error)
+        {
+            case Errno.ENOMEM:
+                _failNoMem++;
+                if (_budget[c.TargetNode].BackoffRounds == 0)
+                {
+                    _budget[c.TargetNode].BackoffRounds = (int)_engine.Tunables["promote_nomem_backoff_rounds"];
+                    Log?.Invoke($"promoter: node {c.TargetNode} is out of memory (-ENOMEM); it is skipped for {_budget[c.TargetNode].BackoffRounds} rounds and its fallbacks take the pages");
+                }
+
+                _engine.Requeue(c.Page);
+                return (false, false);
+            case Errno.EBUSY:
+            case Errno.EAGAIN:
+                _failBusy++;
+                return (false, !Retry(c.Page));
+            case Errno.EFAULT:
+            case Errno.ENOENT:
+                _failGone++;
+                _retries.Remove(c.Page);
+                _engine.Forget(c.Page);
+                return (false, true);
+            case Errno.EACCES:
+            case Errno.EPERM:
+                _failDenied++;
+                _retries.Remove(c.Page);
+                _engine.Forget(c.Page);
+                Deny(pid, status.Error, $"moving pages of process {pid} is not permitted ({status.Error}); promotion for it stops");
+                return (false, true);
+            default:
+                _failOther++;
+                _retries.Remove(c.Page);
+                return (false, true);
+        }
+    }
+
+    private bool Retry(long page)
+    {
+        int tries = _retries.Increment(page);
+        if (tries < 0 || tries > _engine.Tunables["promote_retry_max"])
+        {
+            _retries.Remove(page);
+            _droppedBusy++;
+            return false;
+        }
+
+        if (_engine.Requeue(page))
+        {
+            _retried++;
+            return true;
+        }
+
+        _retries.Remove(page);
+        _droppedBusy++;
+        return false;
+    }
+
+    private (long Failed, long Dropped) HandleCallFailure(int pid, Errno error, ReadOnlySpan<PromotionCandidate> pages)
+    {
+        switch (error)
+        {
+            case Errno.ESRCH:
+                _failGone += pages.Length;
+                foreach (ref readonly PromotionCandidate c in pages)
+                {
+                    _engine.Forget(c.Page);
+                }
+
+                Deny(pid, error, $"process {pid} is gone (ESRCH); its pages are dropped");
+                return (pages.Length, pages.Length);
+            case Errno.EPERM:
+            case Errno.EACCES:
+                _failDenied += pages.Length;
+                foreach (ref readonly PromotionCandidate c in pages)
+                {
+                    _engine.Forget(c.Page);
+                }
+
+                Deny(pid, error, $"moving pages of process {pid} is not permitted ({error}): HotPage needs CAP_SYS_NICE, or the same user, to move another process's pages; promotion for it stops");
+                return (pages.Length, pages.Length);
+            default:
+                _failOther += pages.Length;
+                _errors++;
+                Log?.Invoke($"promoter: move_pages for pid {pid} failed as a whole with {error}; {pages.Length} pages stay where they are");
+                return (pages.Length, 0);
+        }
+    }
+
+    private void Deny(int pid, Errno error, string message)
+    {
+        if (_deniedPids.Add(pid))
+        {
+            Log?.Invoke("promoter: " + message);
+            ProcessProblem?.Invoke(new ProcessProblem(pid, error, message));
+        }
+    }
+
+    /// <summary>Lets promotion resume for a process that was denied or gone (a new process reusing the pid, or permissions fixed).</summary>
+    public void Allow(int pid)
+    {
+        lock (_roundLock)
+        {
+            _deniedPids.Remove(pid);
+        }
+    }
+
+    private void RefreshResidencySlice()
+    {
+        int budget = (int)_engine.Tunables["residency_scan_pages"];
+        IReadOnlyList<Region> regions = _engine.Regions;
+        if (budget == 0 || regions.Count == 0 || _engine.Platform is null)
+        {
+            return;
+        }
+
+        while (budget > 0)
+        {
+            if (_cursor.RegionIndex >= regions.Count)
+            {
+                _cursor.RegionIndex = 0;
+                _cursor.Offset = 0;
+                return; // one pass per round at most
+            }
+
+            Region region = regions[_cursor.RegionIndex];
+            if (_deniedPids.Count > 0 && _deniedPids.Contains(region.Pid))
+            {
+                _cursor.RegionIndex++;
+                _cursor.Offset = 0;
+                continue;
+            }
+
+            int n = (int)Math.Min(budget, region.PageCount - _cursor.Offset);
+            if (n > 0)
+            {
+                ResidencyRefresh r = _engine.RefreshResidency(region, _cursor.Offset, _residencyPages.AsSpan(0, n), _residencyStatus.AsSpan(0, n));
+                _residencyChecked += r.Queried;
+                _demotedSeen += r.Demoted;
+                budget -= n;
+                _cursor.Offset += n;
+            }
+
+            if (_cursor.Offset >= region.PageCount)
+            {
+                _cursor.RegionIndex++;
+                _cursor.Offset = 0;
+            }
+        }
+    }
+
+    private void AdjustThreshold()
+    {
+        var tunables = _engine.Tunables;
+        if (tunables["hot_threshold_auto"] == 0)
+        {
+            return;
+        }
+
+        long batch = tunables["promote_batch"];
+        long rate = tunables["promote_rate_limit_mbps"];
+        double intervalSeconds = tunables["promote_interval_ms"] / 1000.0;
+        long perRound = rate == 0 ? batch : Math.Max(1, Math.Min(batch, (long)(rate * 1024.0 * 1024.0 * intervalSeconds / _pageSize)));
+        perRound *= _targets.Length;
+        long waiting = _engine.CandidateCount;
+        long threshold = tunables["freq_threshold"];
+        if (waiting > 2 * perRound && threshold < tunables["freq_threshold_max"])
+        {
+            tunables.Set("freq_threshold", threshold + 1);
+            _thresholdUp++;
+            Log?.Invoke($"promoter: {waiting} candidates wait but about {perRound} move per round: freq_threshold {threshold} -> {threshold + 1}");
+        }
+        else if (waiting < perRound / 4 && threshold > tunables["freq_threshold_min"])
+        {
+            tunables.Set("freq_threshold", threshold - 1);
+            _thresholdDown++;
+            Log?.Invoke($"promoter: only {waiting} candidates wait for about {perRound} per round: freq_threshold {threshold} -> {threshold - 1}");
+        }
+    }
+
+    /// <summary>Starts the background promoter thread: a round every <c>promote_interval_ms</c>, sooner when woken or when a full batch waits.</summary>
+    /// <exception cref="InvalidOperationException">It is already running.</exception>
+    public void Start()
+    {
+        lock (_roundLock)
+        {
+            if (_thread is not null)
+            {
+                throw new InvalidOperationException("The promoter is already running.");
+            }
+
+            _stopping = false;
+            _thread = new Thread(Loop) { IsBackground = true, Name = "hotpage-promoter" };
+            _thread.Start();
+        }
+    }
+
+    /// <summary>Asks for a round now (for example when many candidates arrived).</summary>
+    public void Wake() => _wake.Set();
+
+    private void Loop()
+    {
+        while (!_stopping)
+        {
+            try
+            {
+                RunOnce();
+            }
+#pragma warning disable CA1031 // The promoter thread must survive a bad round; the error is counted and logged.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Interlocked.Increment(ref _errors);
+                Log?.Invoke($"promoter: a round failed: {ex.GetType().Name}: {ex.Message}");
+            }
+
+            if (_stopping)
+            {
+                break;
+            }
+
+            int interval = (int)_engine.Tunables["promote_interval_ms"];
+            bool backlog = _engine.CandidateCount >= _engine.Tunables["promote_batch"];
+            _wake.WaitOne(backlog ? Math.Max(1, interval / 8) : interval);
+        }
+    }
+
+    /// <summary>Stops the background thread: the round in flight finishes; reports what was done and what remains. Safe to call when not running.</summary>
+    public PromoterStopReport Stop()
+    {
+        Thread? thread;
+        lock (_roundLock)
+        {
+            thread = _thread;
+            _stopping = true;
+        }
+
+        _wake.Set();
+        thread?.Join();
+        lock (_roundLock)
+        {
+            _thread = null;
+            return new PromoterStopReport(Rounds, _total, _engine.CandidateCount);
+        }
+    }
+
+    /// <summary>The promoter's counters (kernel names where the meaning matches).</summary>
+    public IEnumerable<KeyValuePair<string, long>> Counters
+    {
+        get
+        {
+            lock (_roundLock)
+            {
+                return new KeyValuePair<string, long>[]
+                {
+                    new("pgpromote_candidate", _candidates),
+                    new("pgpromote_success", _success),
+                    new("pgpromote_fail_nomem", _failNoMem),
+                    new("pgpromote_fail_busy", _failBusy),
+                    new("pgpromote_fail_gone", _failGone),
+                    new("pgpromote_fail_denied", _failDenied),
+                    new("pgpromote_fail_notmoved", _failNotMoved),
+                    new("pgpromote_fail_other", _failOther),
+                    new("pgpromote_retried", _retried),
+                    new("pgpromote_dropped_busy", _droppedBusy),
+                    new("pgpromote_dropped_denied", _droppedDenied),
+                    new("pgpromote_fallback", _fallback),
+                    new("pgpromote_watermark_rounds", _watermarkRounds),
+                    new("pgpromote_ratelimited_rounds", _rateLimitedRounds),
+                    new("pgpromote_threshold_up", _thresholdUp),
+                    new("pgpromote_threshold_down", _thresholdDown),
+                    new("pgpromote_demoted_seen", _demotedSeen),
+                    new("pgpromote_residency_checked", _residencyChecked),
+                    new("pgpromote_rounds", Rounds),
+                    new("pgpromote_errors", Interlocked.Read(ref _errors)),
+                    new("hot_threshold", _engine.Tunables["freq_threshold"]),
+                };
+            }
+        }
+    }
+
+    /// <summary>The engine's counters and the promoter's, in one snapshot.</summary>
+    public CounterSnapshot GetCounters() => new(_engine.GetCounters().Concat(Counters));
+
+    /// <summary>Stops the thread if running.</summary>
+    public void Dispose()
+    {
+        Stop();
+        _wake.Dispose();
+    }
+
+    private struct NodeBudget
+    {
+        public double Tokens;
+        public long LastRefill;
+        public int BackoffRounds;
+        public bool AtWatermark;
+    }
+
+    private sealed class ResidencyCursor
+    {
+        public int RegionIndex;
+        public long Offset;
+    }
+}
