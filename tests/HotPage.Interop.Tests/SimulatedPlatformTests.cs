@@ -8,7 +8,7 @@ public class SimulatedPlatformTests
     private const int Page = 4096;
     private const long BaseAddress = 0x10_0000_0000;
 
-    private static nint Base => (nint)BaseAddress;
+    private static nint Base => unchecked((nint)BaseAddress);
 
     private static nint[] Addresses(nint start, int count) => Enumerable.Range(0, count).Select(i => start + (i * Page)).ToArray();
 
