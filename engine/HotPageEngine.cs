@@ -160,7 +160,21 @@ public sealed class HotPageEngine : IDisposable
 
         if (_platform is not null)
         {
-            RefreshResidency(region);
+            try
+            {
+                RefreshResidency(region);
+            }
+            catch
+            {
+                // Registration is all or nothing: a region whose residency cannot be read is not kept.
+                _regions.Remove(region.Id, out _);
+                lock (_consumerLock)
+                {
+                    _table.ResetRange(region.FirstPage, region.PageCount);
+                }
+
+                throw;
+            }
         }
 
         return region;

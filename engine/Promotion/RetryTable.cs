@@ -27,7 +27,7 @@ internal sealed class RetryTable
     public int Count => _count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Hash(long page) => (int)((ulong)(page * unchecked((long)0x9E3779B97F4A7C15)) >> 40) & _mask;
+    private int Hash(long page) => (int)(unchecked((ulong)page * 0x9E3779B97F4A7C15UL) >> 40) & _mask;
 
     /// <summary>Adds one retry for <paramref name="page"/>; returns the count now, or -1 when the table is full.</summary>
     public int Increment(long page)

@@ -1,0 +1,354 @@
+using HotPage.Engine.Promotion;
+using HotPage.Interop.Platform;
+using NUnit.Framework;
+
+namespace HotPage.Engine.Tests.Promotion;
+
+[TestFixture]
+public class PromoterTests
+{
+    private static IEnumerable<long> Range(long start, long count) => Enumerable.Range((int)start, (int)count).Select(i => (long)i);
+
+    [Test]
+    public void HotLowerTierPagesMoveToTheTopTierAndColdOnesStay()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 2000);
+        f.Touch(Range(0, 100));
+        f.Touch(Range(1000, 100), times: 1); // one access: below freq_threshold=2
+        PromotionResult r = f.Promoter.RunOnce();
+        Assert.That(r.Promoted, Is.EqualTo(100));
+        Assert.That(f.CountOnNode(Range(0, 100), 0), Is.EqualTo(100), "hot pages are on node 0");
+        Assert.That(f.CountOnNode(Range(1000, 100), 0), Is.EqualTo(0), "cold pages stayed");
+        var c = f.Promoter.GetCounters();
+        Assert.That(c["pgpromote_success"], Is.EqualTo(100));
+        Assert.That(c["pgpromote_candidate"], Is.EqualTo(100));
+        Assert.That(f.Sim.PagesMoved, Is.EqualTo(100), "the counters agree with what the platform did");
+    }
+
+    [Test]
+    public void NoPageIsMovedTwiceForOnePromotion()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 2000);
+        for (int round = 0; round < 10; round++)
+        {
+            f.Touch(Range(0, 300), times: 3);
+            f.Promoter.RunOnce();
+            f.Clock.Advance(100);
+        }
+
+        Assert.That(f.Sim.PagesMoved, Is.EqualTo(300), "each hot page moved once, however often it was reported afterwards");
+        var c = f.Promoter.GetCounters();
+        Assert.That(c["pgpromote_success"], Is.EqualTo(300));
+        Assert.That(c["pghot_skipped_toptier"], Is.GreaterThan(0), "reports after the move hit an untracked top-tier page");
+    }
+
+    [Test]
+    public void TheRateLimitHoldsWithinTenPercentOverALongRun()
+    {
+        // 1 MiB/s = 256 pages/s of 4 KiB; 60 s of 100 ms rounds with far more hot pages than that.
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(100_000, 100_000), 40_000, tune: t =>
+        {
+            t.Set("promote_rate_limit_mbps", 1);
+            t.Set("hot_threshold_auto", 0);
+        });
+        const int Rounds = 600;
+        for (int round = 0; round < Rounds; round++)
+        {
+            f.Clock.Advance(100);
+            f.Touch(Range(round * 50 % 30_000, 2000));
+            f.Promoter.RunOnce();
+        }
+
+        double seconds = Rounds * 0.1;
+        double expected = seconds * 256;
+        long moved = f.Promoter.GetCounters()["pgpromote_success"];
+        Assert.That(moved, Is.InRange(expected * 0.9, expected * 1.1), $"{moved} pages in {seconds} s at 256 pages/s");
+        Assert.That(f.Promoter.GetCounters()["pgpromote_ratelimited_rounds"], Is.GreaterThanOrEqualTo(0));
+    }
+
+    [Test]
+    public void PromotionStopsAtTheWatermarkAndNeverExceedsCapacity()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(1000, 10_000), 5000, tune: t => t.Set("promote_headroom_pct", 10));
+        for (int round = 0; round < 20; round++)
+        {
+            f.Touch(Range(0, 3000));
+            f.Promoter.RunOnce();
+            Assert.That(f.Sim.UsedPages(0), Is.LessThanOrEqualTo(900), "never beyond capacity minus 10% headroom");
+            f.Clock.Advance(100);
+        }
+
+        Assert.That(f.Sim.UsedPages(0), Is.EqualTo(900), "filled up to the watermark");
+        var c = f.Promoter.GetCounters();
+        Assert.That(c["pgpromote_watermark_rounds"], Is.GreaterThan(0), "the counters say promotion stopped at the watermark");
+        Assert.That(c["pgpromote_fail_nomem"], Is.EqualTo(0), "the headroom check kept moves from failing");
+        Assert.That(f.Logs.Any(l => l.Contains("watermark", StringComparison.Ordinal)), Is.True);
+    }
+
+    [Test]
+    public void FallbackNodesAreUsedNearestFirstWhenThePreferredNodeIsFull()
+    {
+        var machine = new SimulatedMachine
+        {
+            Nodes =
+            [
+                new SimulatedNode(0, [0], 100, 0),
+                new SimulatedNode(1, [1], 100, 0),
+                new SimulatedNode(2, [2], 1000, 0),
+                new SimulatedNode(3, [], 10_000, 1),
+            ],
+            // Node 3 is nearest to node 0; node 1 is nearer to node 0 than node 2 is.
+            Distances = new[,] { { 10, 15, 30, 17 }, { 15, 10, 30, 25 }, { 30, 30, 10, 30 }, { 17, 25, 30, 10 } },
+        };
+        using var f = new PromoterFixture(machine, 1000, lowerNode: 3, tune: t => t.Set("promote_headroom_pct", 0));
+        f.Touch(Range(0, 250), times: 3);
+        f.Promoter.RunOnce();
+        Assert.That(f.Sim.UsedPages(0), Is.EqualTo(100), "the preferred node first");
+        Assert.That(f.Sim.UsedPages(1), Is.EqualTo(100), "then the nearest fallback");
+        Assert.That(f.Sim.UsedPages(2), Is.EqualTo(50), "then the next");
+        Assert.That(f.Promoter.GetCounters()["pgpromote_fallback"], Is.EqualTo(150));
+    }
+
+    [Test]
+    public void OutOfMemoryBacksTheNodeOffAndTheFallbackTakesThePages()
+    {
+        var machine = new SimulatedMachine
+        {
+            Nodes = [new SimulatedNode(0, [0], 50, 0), new SimulatedNode(1, [1], 1000, 0), new SimulatedNode(2, [], 10_000, 1)],
+            Distances = new[,] { { 10, 20, 17 }, { 20, 10, 25 }, { 17, 25, 10 } },
+        };
+        using var f = new PromoterFixture(machine, 1000, lowerNode: 2, wrap: p => new OverstatedFreeMemory(p));
+        f.Touch(Range(0, 200), times: 3);
+        f.Promoter.RunOnce();
+        var c = f.Promoter.GetCounters();
+        Assert.That(c["pgpromote_fail_nomem"], Is.EqualTo(150), "node 0 holds 50; the rest fail with -ENOMEM");
+        Assert.That(f.Logs.Any(l => l.Contains("-ENOMEM", StringComparison.Ordinal)), Is.True);
+        f.Clock.Advance(100);
+        f.Promoter.RunOnce();
+        Assert.That(f.Sim.UsedPages(1), Is.EqualTo(150), "the requeued pages went to the fallback while node 0 is backed off");
+        Assert.That(c["pgpromote_success"] + f.Promoter.GetCounters()["pgpromote_success"] - c["pgpromote_success"], Is.EqualTo(200));
+    }
+
+    [Test]
+    public void BusyPagesAreRetriedABoundedNumberOfTimesThenDropped()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100, tune: t => t.Set("promote_retry_max", 3));
+        f.Sim.MarkBusy(PromoterFixture.Addr(5));
+        f.Touch(Range(0, 10), times: 3);
+        for (int round = 0; round < 6; round++)
+        {
+            f.Promoter.RunOnce();
+            f.Clock.Advance(10);
+        }
+
+        var c = f.Promoter.GetCounters();
+        Assert.That(c["pgpromote_success"], Is.EqualTo(9));
+        Assert.That(c["pgpromote_fail_busy"], Is.EqualTo(4), "the first try and three retries");
+        Assert.That(c["pgpromote_retried"], Is.EqualTo(3));
+        Assert.That(c["pgpromote_dropped_busy"], Is.EqualTo(1));
+        Assert.That(f.NodeOf(5), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void ABusyPageThatFreesUpIsPromotedOnRetry()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        f.Sim.MarkBusy(PromoterFixture.Addr(5));
+        f.Touch(Range(5, 1), times: 3);
+        f.Promoter.RunOnce();
+        f.Sim.MarkBusy(PromoterFixture.Addr(5), busy: false);
+        f.Promoter.RunOnce();
+        Assert.That(f.NodeOf(5), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void UnmappedAndNotPresentPagesAreForgotten()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        f.Touch(Range(0, 10), times: 3);
+        f.Sim.Unmap(PromoterFixture.Addr(2), 4096);
+        f.Sim.MarkNotPresent(0, PromoterFixture.Addr(3), 4096);
+        PromotionResult r = f.Promoter.RunOnce();
+        Assert.That(r, Is.EqualTo(new PromotionResult(10, 8, 2, 2)));
+        Assert.That(f.Promoter.GetCounters()["pgpromote_fail_gone"], Is.EqualTo(2));
+        Assert.That(f.Engine.PageState(0, (ulong)PromoterFixture.Addr(2)), Is.Null, "forgotten");
+    }
+
+    [Test]
+    public void AProcessThatMayNotBeMovedStopsBeingPromotedWithAClearError()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        f.Sim.AddProcess(77);
+        f.Sim.Map(77, 0x5000_0000, 64 * 4096, 1);
+        f.Engine.RegisterRegion(77, 0x5000_0000, 64 * 4096);
+        f.Sim.SetPermitted(77, false); // its owner changed, or we lost the capability
+        f.Touch(Range(0, 5), times: 3);
+        for (int i = 0; i < 3; i++)
+        {
+            f.Engine.RecordAccess(77, 0x5000_0000 + (ulong)(i * 4096), -1, HotPage.Engine.Records.AccessSource.PageTableScan);
+            f.Engine.RecordAccess(77, 0x5000_0000 + (ulong)(i * 4096), -1, HotPage.Engine.Records.AccessSource.PageTableScan);
+        }
+
+        f.Promoter.RunOnce();
+        Assert.That(f.Problems, Has.Count.EqualTo(1));
+        Assert.That(f.Problems[0].Pid, Is.EqualTo(77));
+        Assert.That(f.Problems[0].Message, Does.Contain("77").And.Contain("not permitted"));
+        Assert.That(f.CountOnNode(Range(0, 5), 0), Is.EqualTo(5), "the other process goes on");
+        f.Engine.RecordAccess(77, 0x5000_0000 + (9 * 4096), -1, HotPage.Engine.Records.AccessSource.PageTableScan);
+        f.Engine.RecordAccess(77, 0x5000_0000 + (9 * 4096), -1, HotPage.Engine.Records.AccessSource.PageTableScan);
+        f.Promoter.RunOnce();
+        var c = f.Promoter.GetCounters();
+        Assert.That(c["pgpromote_dropped_denied"], Is.EqualTo(1), "later candidates of the denied process are dropped, not moved");
+        Assert.That(f.Problems, Has.Count.EqualTo(1), "reported once");
+    }
+
+    [Test]
+    public void RegisteringAProcessWhosePagesCannotBeReadFailsAndKeepsNothing()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        f.Sim.AddProcess(78, permitted: false);
+        f.Sim.Map(78, 0x6000_0000, 16 * 4096, 1);
+        var ex = Assert.Throws<InvalidOperationException>(() => f.Engine.RegisterRegion(78, 0x6000_0000, 16 * 4096));
+        Assert.That(ex!.Message, Does.Contain("pid 78").And.Contain("EPERM"));
+        Assert.That(f.Engine.Regions, Has.Count.EqualTo(1), "the failed region was not kept");
+    }
+
+    [Test]
+    public void APageThatWentColdBeforeItsMoveIsDroppedNotMoved()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        f.Touch(Range(0, 10), times: 3);
+        f.Engine.Drain();
+        f.Clock.Advance(6000); // longer than freq_window_ms
+        PromotionResult r = f.Promoter.RunOnce();
+        Assert.That(r.Promoted, Is.EqualTo(0));
+        Assert.That(r.Dropped, Is.EqualTo(10));
+        Assert.That(f.Promoter.GetCounters()["kpromoted_cold_old"], Is.EqualTo(10));
+        Assert.That(f.Sim.PagesMoved, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void ADemotedPageThatIsHotAgainIsPromotedAgain()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        f.Touch(Range(0, 1), times: 3);
+        f.Promoter.RunOnce();
+        Assert.That(f.NodeOf(0), Is.EqualTo(0));
+        Assert.That(f.Sim.Demote(0, PromoterFixture.Addr(0)).Node, Is.EqualTo(1), "someone demotes it");
+        f.Promoter.RunOnce(); // the residency refresh notices
+        Assert.That(f.Promoter.GetCounters()["pgpromote_demoted_seen"], Is.EqualTo(1));
+        f.Clock.Advance(100);
+        f.Touch(Range(0, 1), times: 3);
+        f.Promoter.RunOnce();
+        Assert.That(f.NodeOf(0), Is.EqualTo(0), "promoted again");
+        Assert.That(f.Promoter.GetCounters()["pgpromote_success"], Is.EqualTo(2));
+    }
+
+    /// <summary>Pages per access frequency (per 100 ms window): a skewed hot set, 50 pages at 7 down to 1600 at 2.</summary>
+    private static readonly (int Frequency, int Pages)[] s_skewed = [(7, 50), (6, 100), (5, 200), (4, 400), (3, 800), (2, 1600)];
+
+    [Test]
+    public void TheThresholdRisesWhenTheHotSetExceedsTheRateLimitAndSettles()
+    {
+        // 4 MiB/s moves about 102 pages per 100 ms round; 3150 pages qualify at the default threshold.
+        // Whatever is promoted is demoted again each round (a full fast tier under kernel
+        // demotion), so the hot set stays larger than the rate limit for the whole run.
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(100_000, 100_000), 4000, tune: t =>
+        {
+            t.Set("promote_rate_limit_mbps", 4);
+            t.Set("freq_window_ms", 50);
+        });
+        var history = new List<long>();
+        for (int round = 0; round < 120; round++)
+        {
+            f.Clock.Advance(100);
+            long page = 0;
+            foreach ((int frequency, int pages) in s_skewed)
+            {
+                f.Touch(Range(page, pages), times: frequency);
+                page += pages;
+            }
+
+            f.Promoter.RunOnce();
+            history.Add(f.Engine.Tunables["freq_threshold"]);
+            foreach (long p in Range(0, page).Where(p => f.NodeOf(p) == 0))
+            {
+                f.Sim.Demote(0, PromoterFixture.Addr(p));
+            }
+        }
+
+        string trace = string.Join(",", history);
+        Assert.That(history.Max(), Is.GreaterThan(2), $"the threshold went up: {trace}");
+        Assert.That(history.Skip(60).Distinct().Count(), Is.EqualTo(1), $"and settled: {trace}");
+        Assert.That(history[^1], Is.InRange(5, 6), $"where the candidates match the rate limit's budget: {trace}");
+        Assert.That(f.Promoter.GetCounters()["pgpromote_threshold_up"], Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void TheThresholdAdjustmentCanBeTurnedOff()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(100_000, 100_000), 6000, tune: t =>
+        {
+            t.Set("promote_rate_limit_mbps", 1);
+            t.Set("hot_threshold_auto", 0);
+        });
+        for (int round = 0; round < 20; round++)
+        {
+            f.Clock.Advance(100);
+            f.Touch(Range(0, 5000), times: 4);
+            f.Promoter.RunOnce();
+        }
+
+        Assert.That(f.Engine.Tunables["freq_threshold"], Is.EqualTo(2));
+    }
+
+    [Test]
+    public void StartAndStopLeaveNoThreadBehindAndReportWhatRemains()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 1000, tune: t => t.Set("promote_interval_ms", 5));
+        f.Promoter.Start();
+        Assert.That(f.Promoter.IsRunning, Is.True);
+        Assert.Throws<InvalidOperationException>(() => f.Promoter.Start());
+        f.Touch(Range(0, 50), times: 3);
+        SpinWait.SpinUntil(() => f.CountOnNode(Range(0, 50), 0) == 50, TimeSpan.FromSeconds(30));
+        PromoterStopReport report = f.Promoter.Stop();
+        Assert.That(f.Promoter.IsRunning, Is.False);
+        Assert.That(report.Total.Promoted, Is.EqualTo(50));
+        Assert.That(report.Rounds, Is.GreaterThan(0));
+        Assert.That(report.RemainingCandidates, Is.EqualTo(0));
+        Assert.That(f.Promoter.Stop().Rounds, Is.EqualTo(report.Rounds), "stopping twice is harmless");
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void APromotionRoundAllocatesNothingInSteadyState()
+    {
+        using var f = new PromoterFixture(SimulatedMachine.TwoTier(1_000_000, 1_000_000), 100_000, tune: t => t.Set("promote_rate_limit_mbps", 0));
+        long page = 0;
+        void Round()
+        {
+            for (int i = 0; i < 256; i++, page++)
+            {
+                f.Engine.RecordAccess((ulong)PromoterFixture.Addr(page), -1, HotPage.Engine.Records.AccessSource.Application);
+                f.Engine.RecordAccess((ulong)PromoterFixture.Addr(page), -1, HotPage.Engine.Records.AccessSource.Application);
+            }
+
+            f.Promoter.RunOnce();
+            f.Clock.Advance(10);
+        }
+
+        for (int i = 0; i < 5; i++)
+        {
+            Round();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 50; i++)
+        {
+            Round();
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0), "drain, extract, move and feedback allocate nothing");
+        Assert.That(f.Promoter.GetCounters()["pgpromote_success"], Is.EqualTo(55 * 256));
+    }
+}
