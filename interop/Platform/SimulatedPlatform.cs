@@ -19,8 +19,8 @@ namespace HotPage.Interop.Platform;
 /// page not present is <c>-ENOENT</c>; a page already on its target succeeds without using
 /// capacity; a busy page (<see cref="MarkBusy(nint, bool)"/>, or drawn with
 /// <see cref="SimulatedMachine.BusyProbability"/>) is <c>-EBUSY</c>; a full target is <c>-ENOMEM</c>.
-/// A target node id out of range stops the call with <c>EINVAL</c>, a node that does not exist with
-/// <c>ENODEV</c> (pages before it were processed, as the kernel does). An unknown pid is
+/// A target node that does not exist stops the call with <c>ENODEV</c>, whether its id is in range
+/// or not, as Linux 6.x does (pages before it were processed, as the kernel does). An unknown pid is
 /// <c>ESRCH</c>; a pid marked not permitted is <c>EPERM</c>.</para>
 /// <para>Thread safety: one lock per call (not per page). The alternative, per-mapping locks, buys
 /// nothing for a simulator that drives one promoter at a time.</para>
@@ -505,11 +505,6 @@ public sealed class SimulatedPlatform : IMemoryPlatform
             for (int i = 0; i < pages.Length; i++)
             {
                 int target = nodes[i];
-                if ((uint)target > NumaTopology.MaxNodeId)
-                {
-                    return new PlatformResult(Errno.EINVAL, notMoved);
-                }
-
                 if (!NodeExists(target))
                 {
                     return new PlatformResult(Errno.ENODEV, notMoved);

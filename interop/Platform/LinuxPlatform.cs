@@ -1,0 +1,303 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using HotPage.Interop.Linux;
+using Microsoft.Win32.SafeHandles;
+
+namespace HotPage.Interop.Platform;
+
+/// <summary>Settings of a <see cref="LinuxPlatform"/>.</summary>
+public sealed record LinuxPlatformOptions
+{
+    /// <summary>Pages per <c>move_pages</c> call; larger batches are split. The kernel itself works in batches, so very large calls gain nothing.</summary>
+    public int BatchSize { get; init; } = 4096;
+
+    /// <summary>The sysfs root the topology is read from ("/sys"; a fixture tree in tests).</summary>
+    public string SysfsRoot { get; init; } = "/sys";
+
+    /// <summary>Tier ranks by node id that replace what sysfs says (configuration override); null for none.</summary>
+    public IReadOnlyDictionary<int, int>? TierOverride { get; init; }
+}
+
+/// <summary>
+/// The Linux platform: <c>move_pages(2)</c> for residency and moves, sysfs for topology and tiers,
+/// <c>getcpu</c> for the current CPU and node, <c>mmap</c> + <c>mbind</c> for node-local memory.
+/// </summary>
+/// <remarks>
+/// Moves and queries pin the caller's spans and hand them to the kernel as they are (a
+/// <c>ReadOnlySpan&lt;nint&gt;</c> is the <c>void**</c> pages array, a <c>Span&lt;PageStatus&gt;</c>
+/// the <c>int*</c> status array): no copy and no allocation per call. Errors of the whole call come
+/// back as a <see cref="PlatformResult"/>, per-page errors in the status array; nothing on those
+/// paths throws except for spans of different lengths (a programming error).
+/// </remarks>
+[SupportedOSPlatform("linux")]
+public sealed class LinuxPlatform : IMemoryPlatform
+{
+    private readonly LinuxPlatformOptions _options;
+    private readonly LinuxTopologyReader _reader;
+    private readonly NumaTopology _topology;
+    private readonly SafeFileHandle?[] _meminfo;
+    private readonly byte[] _meminfoBuffer = GC.AllocateArray<byte>(4096, pinned: true);
+    private readonly Lock _meminfoGate = new();
+    private bool _disposed;
+
+    /// <summary>Creates the platform and reads the topology once.</summary>
+    /// <exception cref="PlatformNotSupportedException">Not running on Linux.</exception>
+    /// <exception cref="IOException">sysfs could not be read.</exception>
+    public LinuxPlatform(LinuxPlatformOptions? options = null)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("LinuxPlatform needs Linux (move_pages, sysfs, /proc).");
+        }
+
+        _options = options ?? new LinuxPlatformOptions();
+        if (_options.BatchSize <= 0)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(options), _options.BatchSize, "The move_pages batch size must be positive.");
+        }
+
+        _reader = new LinuxTopologyReader(_options.SysfsRoot);
+        _topology = _reader.Read(_options.TierOverride);
+        _meminfo = new SafeFileHandle?[_topology.NodeIdLimit];
+    }
+
+    /// <inheritdoc/>
+    public string Name => "linux";
+
+    /// <inheritdoc/>
+    public int PageSize => Environment.SystemPageSize;
+
+    /// <summary>Pages per <c>move_pages</c> call.</summary>
+    public int BatchSize => _options.BatchSize;
+
+    /// <inheritdoc/>
+    public NumaTopology GetTopology() => _topology;
+
+    /// <inheritdoc/>
+    public unsafe int GetCurrentCpu()
+    {
+        uint cpu;
+        return LibC.getcpu(&cpu, null) == 0 ? (int)cpu : Thread.GetCurrentProcessorId();
+    }
+
+    /// <inheritdoc/>
+    public unsafe int GetCurrentNode()
+    {
+        uint node;
+        return LibC.getcpu(null, &node) == 0 ? (int)node : 0;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Reads the node's sysfs meminfo with <c>pread</c> on a descriptor kept open, into a pinned buffer: no allocation after the first call per node.</remarks>
+    public long GetFreeBytes(int node)
+    {
+        if (!_topology.Exists(node))
+        {
+            return -1;
+        }
+
+        lock (_meminfoGate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            SafeFileHandle handle = _meminfo[node] ??= OpenMeminfo(node);
+            int read;
+            try
+            {
+                read = RandomAccess.Read(handle, _meminfoBuffer, 0);
+            }
+            catch (IOException)
+            {
+                return -1;
+            }
+
+            return ParseMemFree(_meminfoBuffer.AsSpan(0, read));
+        }
+    }
+
+    /// <inheritdoc/>
+    public PlatformResult QueryPages(int pid, ReadOnlySpan<nint> pages, Span<PageStatus> status)
+    {
+        if (status.Length != pages.Length)
+        {
+            ThrowHelper.ThrowSpanLengths(pages.Length, status.Length, nameof(status));
+        }
+
+        return LinuxMovePages.Run(pid, pages, default, status, _options.BatchSize, query: true);
+    }
+
+    /// <inheritdoc/>
+    public PlatformResult MovePages(int pid, ReadOnlySpan<nint> pages, ReadOnlySpan<int> nodes, Span<PageStatus> status)
+    {
+        if (nodes.Length != pages.Length)
+        {
+            ThrowHelper.ThrowSpanLengths(pages.Length, nodes.Length, nameof(nodes));
+        }
+
+        if (status.Length != pages.Length)
+        {
+            ThrowHelper.ThrowSpanLengths(pages.Length, status.Length, nameof(status));
+        }
+
+        return LinuxMovePages.Run(pid, pages, nodes, status, _options.BatchSize, query: false);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// An anonymous private mapping bound to the node with <c>mbind(MPOL_BIND)</c> while every page
+    /// is touched, then returned to <c>MPOL_DEFAULT</c>, so that later moves and NUMA balancing treat
+    /// it like any other memory (a lasting bind would make balancing skip it).
+    /// </remarks>
+    public unsafe NodeMemory AllocateOnNode(nuint bytes, int node)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (bytes == 0)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(bytes), bytes, "AllocateOnNode: zero bytes.");
+        }
+
+        if (!_topology.Exists(node))
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(node), node, $"AllocateOnNode: there is no node {node}.");
+        }
+
+        nuint page = (nuint)PageSize;
+        nuint length = (bytes + page - 1) & ~(page - 1);
+        void* p = LibC.mmap(null, length, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS, -1, 0);
+        if (p == LibC.MAP_FAILED || p == null)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            ThrowHelper.ThrowOutOfMemory($"AllocateOnNode: mmap of {length} bytes for node {node} failed: {(Errno)errno} ({errno}).");
+        }
+
+        const int MaskWords = (NumaTopology.MaxNodeId + 2 + 63) / 64;
+        nuint* mask = stackalloc nuint[MaskWords];
+        new Span<nuint>(mask, MaskWords).Clear();
+        mask[node / 64] |= (nuint)1 << (node % 64);
+        if (LibC.mbind(p, length, LibC.MPOL_BIND, mask, (nuint)(MaskWords * 64) + 1, 0) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            _ = LibC.munmap(p, length);
+            ThrowHelper.ThrowOutOfMemory($"AllocateOnNode: mbind of {length} bytes to node {node} failed: {(Errno)errno} ({errno}).");
+        }
+
+        for (nuint off = 0; off < length; off += page)
+        {
+            ((byte*)p)[off] = 0;
+        }
+
+        // Back to the default policy: the pages stay where they were placed.
+        _ = LibC.mbind(p, length, LibC.MPOL_DEFAULT, null, 0, 0);
+        return new NodeMemory((nint)p, length, node);
+    }
+
+    /// <inheritdoc/>
+    public unsafe void Free(NodeMemory memory)
+    {
+        if (memory.Address == 0)
+        {
+            return;
+        }
+
+        Check(LibC.munmap((void*)memory.Address, memory.Length), "munmap", 0, memory.Node);
+    }
+
+    /// <summary>Closes the descriptors the platform keeps open.</summary>
+    public void Dispose()
+    {
+        lock (_meminfoGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            foreach (SafeFileHandle? h in _meminfo)
+            {
+                h?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The setup paths' one error check: a negative <paramref name="result"/> throws a
+    /// <see cref="PlatformCallException"/> naming the call, the pid, the node and errno (read first,
+    /// before anything else can overwrite it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static long Check(long result, string call, int pid, int node = -1)
+    {
+        if (result < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            ThrowHelper.ThrowPlatform(call, pid, node, (Errno)errno, errno);
+        }
+
+        return result;
+    }
+
+    private SafeFileHandle OpenMeminfo(int node) =>
+        File.OpenHandle(Path.Combine(_reader.NodeDirectory, "node" + node.ToString(CultureInfo.InvariantCulture), "meminfo"), FileMode.Open, FileAccess.Read);
+
+    /// <summary>Finds "MemFree:" and parses the kB figure after it, in bytes; -1 when absent.</summary>
+    internal static long ParseMemFree(ReadOnlySpan<byte> text)
+    {
+        int at = text.IndexOf("MemFree:"u8);
+        if (at < 0)
+        {
+            return -1;
+        }
+
+        long kb = 0;
+        bool digits = false;
+        for (int i = at + "MemFree:".Length; i < text.Length; i++)
+        {
+            byte c = text[i];
+            if (c is >= (byte)'0' and <= (byte)'9')
+            {
+                kb = (kb * 10) + (c - '0');
+                digits = true;
+            }
+            else if (digits || c == '\n')
+            {
+                break;
+            }
+        }
+
+        return digits ? kb * 1024 : -1;
+    }
+}
+
+/// <summary>
+/// The move_pages(2) loop. Invariants: the spans are pinned with <c>fixed</c> for the whole loop and
+/// only their own elements are passed (offset + count never exceeds their common length); the
+/// kernel writes only status[0..count) of each chunk; <c>nodes</c> is null exactly in query mode.
+/// No allocation: the caller's memory is the syscall's argument arrays.
+/// </summary>
+internal static unsafe class LinuxMovePages
+{
+    public static PlatformResult Run(int pid, ReadOnlySpan<nint> pages, ReadOnlySpan<int> nodes, Span<PageStatus> status, int batch, bool query)
+    {
+        int notMoved = 0;
+        fixed (nint* p = pages)
+        fixed (int* n = nodes)
+        fixed (PageStatus* s = status)
+        {
+            for (int offset = 0; offset < pages.Length; offset += batch)
+            {
+                int count = Math.Min(batch, pages.Length - offset);
+                long r = LibC.move_pages(pid, (nuint)count, (void**)(p + offset), query ? null : n + offset, (int*)(s + offset), query ? 0 : LibC.MPOL_MF_MOVE);
+                if (r < 0)
+                {
+                    return new PlatformResult((Errno)Marshal.GetLastPInvokeError(), notMoved);
+                }
+
+                notMoved += (int)r;
+            }
+        }
+
+        return new PlatformResult(Errno.None, notMoved);
+    }
+}
