@@ -54,12 +54,17 @@ figures() {
 
 nb_knobs() { # the NUMA balancing settings in force, for the record
     d=/sys/kernel/debug/sched/numa_balancing
-    echo "numa_balancing=$(cat /proc/sys/kernel/numa_balancing)" \
-         "promote_rate_limit_MBps=$(cat /proc/sys/kernel/numa_balancing_promote_rate_limit_MBps 2>/dev/null || echo na)" \
-         "hot_threshold_ms=$(cat $d/hot_threshold_ms 2>/dev/null || echo na)" \
-         "scan_delay_ms=$(cat $d/scan_delay_ms 2>/dev/null || echo na)" \
-         "scan_period_min_ms=$(cat $d/scan_period_min_ms 2>/dev/null || echo na)" \
-         "scan_size_mb=$(cat $d/scan_size_mb 2>/dev/null || echo na)"
+    k="numa_balancing=$(cat /proc/sys/kernel/numa_balancing)"
+    k="$k promote_rate_limit_MBps=$(cat /proc/sys/kernel/numa_balancing_promote_rate_limit_MBps 2>/dev/null || echo absent)"
+    if [ -d $d ]; then
+        for n in hot_threshold_ms scan_delay_ms scan_period_min_ms scan_period_max_ms scan_size_mb; do
+            k="$k $n=$(cat $d/$n)"
+        done
+    else
+        # No CONFIG_SCHED_DEBUG: the kernel's defaults apply and cannot be changed.
+        k="$k scan_knobs=kernel-defaults(no-sched-debugfs)"
+    fi
+    echo "$k"
 }
 
 # numa_balancing_case MODE SWEEP_MIBPS: the kernel's own NUMA balancing on the standard workload.
