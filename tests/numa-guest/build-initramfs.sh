@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the initramfs of the HotPage NUMA guest: busybox-static behind /init, the guest scripts
-# (guest/init, guest/features.sh, guest/lib.sh), the case scripts, the binaries under test and the
+# (guest/init as /init, guest/*.sh in /hotpage), the case scripts, the binaries under test and the
 # shared libraries ldd lists for them.
 #
 # Usage: build-initramfs.sh -o OUT.cpio.gz [--cases DIR]... [FILE|DIR]...
@@ -33,7 +33,7 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,etc,hotpage/bin,hotpage/lib,hotpage/cases}
 cp "$busybox" "$root/bin/busybox"
 cp "$here/guest/init" "$root/init"
-cp "$here/guest/features.sh" "$here/guest/lib.sh" "$root/hotpage/"
+cp "$here"/guest/*.sh "$root/hotpage/"
 chmod 755 "$root/init"
 
 files=()

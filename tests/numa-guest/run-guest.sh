@@ -11,7 +11,7 @@
 #                     [--timeout SECONDS] [--case-timeout SECONDS] [--append "ARGS"]
 #   --initrd        from build-initramfs.sh
 #   --kernel        default: what kernel.sh prints
-#   --cases         case names (file names in cases/ without .sh); default: every case in cases/
+#   --cases         case names (case script names without .sh); default: every case in the initramfs
 #   --log-dir       console logs, one per boot (default artifacts/numa-guest)
 #   --timeout       hard limit for one boot (default 900 s); QEMU is killed after it
 #   --case-timeout  limit for one case inside the guest (default 150 s)
@@ -44,10 +44,8 @@ done
 [ -n "$kernel" ] || kernel=$("$here/kernel.sh") || exit 2
 command -v qemu-system-x86_64 >/dev/null || { echo "run-guest.sh: qemu-system-x86_64 missing" >&2; exit 2; }
 mkdir -p "$log_dir"
-if [ -z "$cases" ]; then
-    cases=$(ls "$here/cases" | sed -n 's/\.sh$//p' | tr '\n' ',' | sed 's/,$//')
-fi
-IFS=, read -r -a remaining <<< "$cases"
+# Without --cases the guest runs all its cases and names them (CASES line) at boot.
+if [ -n "$cases" ]; then IFS=, read -r -a remaining <<< "$cases"; else remaining=(all); fi
 
 boot() { # boot LOG CASE... : one guest run; returns QEMU's (or timeout's) exit status
     local log=$1; shift
@@ -76,6 +74,10 @@ while [ "${#remaining[@]}" -gt 0 ]; do
     boot "$log" "${remaining[@]}"; qrc=$?
     secs=$(( $(date +%s) - start ))
     tr -d '\r' < "$log" > "$log.txt"
+    if [ "${remaining[*]}" = all ]; then
+        read -r -a remaining <<< "$(sed -n 's/^CASES //p' "$log.txt" | head -1)"
+        [ "${#remaining[@]}" -gt 0 ] || remaining=(all)   # it stopped before naming them
+    fi
     echo "boot $nboot: ${#remaining[@]} case(s), ${secs} s, qemu exit $qrc, console $log"
     if [ "$features_shown" = 0 ] && grep -q '^FEATURE ' "$log.txt"; then
         grep '^FEATURE ' "$log.txt"; features_shown=1
