@@ -60,6 +60,10 @@ done < <(grep '^CASE ' "$work/logs/run-guest.out")
 if [ "$rc" -ne 0 ] && ! grep -q '^CASE [^ ]* FAIL' "$work/logs/run-guest.out"; then
     echo "FAIL numa-guest: run-guest.sh exited $rc without a failing case"; failed=$((failed + 1))
 fi
+# The harness itself: a guest kernel panic is reported as a crash, retried once, never a pass.
+if line=$("$g/selftest/crash-retry.sh" "$work/selftest" "$kernel"); then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+echo "$line"
+
 echo "numa-guest suite: $(( $(date +%s) - t0 )) s; console logs in $work/logs"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

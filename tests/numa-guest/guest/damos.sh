@@ -3,7 +3,8 @@
 # migrate_hot scheme over node 1's physical memory, target node 0, and prints the case result.
 # Settings (environment, defaults in brackets): DAMON_SAMPLE_US [5000], DAMON_AGGR_US [100000],
 # DAMON_UPDATE_US [1000000], DAMON_MIN_NR_ACCESSES [10, of AGGR/SAMPLE = 20 samples],
-# DAMON_MIN_AGE [0, in aggregation intervals].
+# DAMON_MIN_AGE [0, in aggregation intervals], DAMON_ACTION [migrate_hot; e.g. stat to watch
+# without moving], DAMON_WL_ARGS [more arguments for the workload, e.g. --tlb-flush-ms 100].
 # In 6.12 migrate_hot is implemented by the paddr operations set only, so DAMON watches node 1's
 # physical memory, not the workload's address space.
 damos_migrate_hot_case() {
@@ -41,7 +42,7 @@ damos_migrate_hot_case() {
     w $C/targets/0/regions/0/end $end
     w $C/schemes/nr_schemes 1
     S=$C/schemes/0
-    w $S/action migrate_hot
+    w $S/action ${DAMON_ACTION:-migrate_hot}
     w $S/target_nid 0
     # Every range must be set: the sysfs defaults are 0..0 (nothing matches).
     w $S/access_pattern/sz/min 4096
@@ -54,7 +55,7 @@ damos_migrate_hot_case() {
 
     vmstat_snap "$CASE_DIR/vm0"
     w $K/state on
-    run_workload --sweep-mibps "$WL_SWEEP_MIBPS"
+    run_workload --sweep-mibps "$WL_SWEEP_MIBPS" $DAMON_WL_ARGS
     rc=$?
     echo update_schemes_stats > $K/state
     stats="nr_tried=$(cat $S/stats/nr_tried) sz_tried=$(cat $S/stats/sz_tried) nr_applied=$(cat $S/stats/nr_applied) sz_applied=$(cat $S/stats/sz_applied)"

@@ -28,6 +28,10 @@
  *                      "hot <start-hex> <end-hex>" / "cold <start-hex> <end-hex>", end exclusive)
  *   --stop-at-hot95    end the access phase as soon as 95% of the hot pages are on the fast node
  *   --quiet            print only changes of placement (and the summary)
+ *   --tlb-flush-ms MS  every MS ms, make the working set read-only and writable again (mprotect),
+ *                      which flushes this process's TLB entries for it. For access-bit scanners
+ *                      (DAMON, idle page tracking) under QEMU's software TLB, which otherwise keeps
+ *                      hot translations so long that cleared accessed bits are never set again.
  *
  * Exit status: 0 if the run completed (whatever the placement), 2 on bad arguments, 3 if the
  * initial placement on the slow node failed, 4 on a system call failure.
@@ -107,7 +111,7 @@ static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
 int main(int argc, char **argv)
 {
     double total_mib = 64, hot_mib = 8, hot_frac = -1, seconds = 30, sweep_mibps = 0;
-    long report_ms = 250;
+    long report_ms = 250, tlb_flush_ms = 0;
     int strided = 0, wait_signal = 0, quiet = 0, stop_at_hot95 = 0;
     const char *ranges_file = NULL;
     fast_node = 0; slow_node = 1;
@@ -119,7 +123,8 @@ int main(int argc, char **argv)
         {"report-ms", required_argument, 0, 'r'}, {"slow-node", required_argument, 0, 'S'},
         {"fast-node", required_argument, 0, 'F'}, {"wait-signal", no_argument, 0, 'W'},
         {"ranges", required_argument, 0, 'R'},    {"quiet", no_argument, 0, 'q'},
-        {"stop-at-hot95", no_argument, 0, 'x'},   {0, 0, 0, 0}};
+        {"stop-at-hot95", no_argument, 0, 'x'},   {"tlb-flush-ms", required_argument, 0, 'T'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -140,6 +145,7 @@ int main(int argc, char **argv)
         case 'R': ranges_file = optarg; break;
         case 'q': quiet = 1; break;
         case 'x': stop_at_hot95 = 1; break;
+        case 'T': tlb_flush_ms = atol(optarg); break;
         default: return 2;
         }
     }
@@ -224,10 +230,12 @@ int main(int argc, char **argv)
         sigprocmask(SIG_SETMASK, &old, NULL);
     }
 
-    printf("start pid=%d seconds=%g sweep_mibps=%g report_ms=%ld\n", getpid(), seconds, sweep_mibps, report_ms);
+    printf("start pid=%d seconds=%g sweep_mibps=%g report_ms=%ld tlb_flush_ms=%ld\n", getpid(), seconds, sweep_mibps,
+           report_ms, tlb_flush_ms);
     fflush(stdout);
 
-    uint64_t t0 = now_ms(), next_report = t0, end = t0 + (uint64_t)(seconds * 1000);
+    uint64_t t0 = now_ms(), next_report = t0, end = t0 + (uint64_t)(seconds * 1000), next_flush = t0;
+    unsigned long flushes = 0;
     long hot95_ms = -1, cold_max = 0;
     unsigned long swept = 0, passes = 0;
     unsigned long long sink = 0;
@@ -250,6 +258,12 @@ int main(int argc, char **argv)
             next_report += (uint64_t)report_ms;
             if (next_report <= now) next_report = now + 1;
         }
+        if (tlb_flush_ms > 0 && now >= next_flush) {
+            if (mprotect(base, len, PROT_READ) != 0 || mprotect(base, len, PROT_READ | PROT_WRITE) != 0)
+                die("mprotect (tlb flush)");
+            flushes++;
+            next_flush = now + (uint64_t)tlb_flush_ms;
+        }
         /* One pass over the hot pages: a read and a write of each. */
         for (unsigned long k = 0; k < nhot; k++) {
             volatile unsigned char *p = base + hot_idx[k] * PAGE + ((k * 64) & (PAGE - 1));
@@ -265,8 +279,8 @@ int main(int argc, char **argv)
     }
     uint64_t run_ms = now_ms() - t0;
     printf("summary hot_pages=%lu cold_pages=%lu hot95_ms=%ld hot_final=%lu cold_moved_final=%lu "
-           "cold_moved_max=%ld swept=%lu hot_passes=%lu run_ms=%lu errors=%lu sink=%llu\n",
-           nhot, ncold, hot95_ms, q.hot_fast, q.cold_fast, cold_max, swept, passes, (unsigned long)run_ms,
+           "cold_moved_max=%ld swept=%lu hot_passes=%lu tlb_flushes=%lu run_ms=%lu errors=%lu sink=%llu\n",
+           nhot, ncold, hot95_ms, q.hot_fast, q.cold_fast, cold_max, swept, passes, flushes, (unsigned long)run_ms,
            q.errors, sink & 1);
     fflush(stdout);
     return 0;
