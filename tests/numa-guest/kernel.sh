@@ -26,5 +26,6 @@ if [ -z "$pkg" ]; then
     exit 1
 fi
 echo "kernel.sh: fetching $pkg into $cache" >&2
-(cd "$cache" && apt-get download "$pkg" >&2 && dpkg -x "$pkg"_*.deb . && rm -f "$pkg"_*.deb)
+# Only boot/ is kept: the guest boots without modules (what it lacks, it reports).
+(cd "$cache" && apt-get download "$pkg" >&2 && dpkg -x "$pkg"_*.deb . && rm -rf "$pkg"_*.deb lib usr)
 ls "$cache"/boot/vmlinuz-6.12.* | sort -V | tail -1
