@@ -44,9 +44,13 @@ if ! "$g/build-initramfs.sh" -o "$work/initrd.cpio.gz" "${payload_dirs[@]}"; the
     echo "FAIL numa-guest: initramfs"; echo "$passed passed, $((failed + 1)) failed"; exit 1
 fi
 
+# Hard limit for one boot: about 30-40 s per case here; a minute each leaves room for a slower host.
+ncases=$(ls "$g"/cases/*.sh | wc -l)
+boot_timeout=${HOTPAGE_GUEST_TIMEOUT:-$((90 + 60 * ncases))}
+
 # Boot and run the cases (one boot; run-guest.sh boots again only after a guest kernel crash).
 "$g/run-guest.sh" --initrd "$work/initrd.cpio.gz" --kernel "$kernel" --log-dir "$work/logs" \
-    --timeout "${HOTPAGE_GUEST_TIMEOUT:-540}" > "$work/logs/run-guest.out" 2>&1
+    --timeout "$boot_timeout" > "$work/logs/run-guest.out" 2>&1
 rc=$?
 grep -v '^CASE ' "$work/logs/run-guest.out"
 while read -r _ name status details; do
