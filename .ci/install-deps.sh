@@ -3,6 +3,8 @@
 set -euo pipefail
 need=()
 command -v gcc >/dev/null || need+=(gcc)
+# The Windows platform tests run under Wine (tests/suites.d/30-windows-wine.sh).
+command -v wine >/dev/null || need+=(wine64)
 if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
