@@ -54,7 +54,15 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
         _granule = si.dwAllocationGranularity;
         NumaTopology t = ReadTopology();
         _topology = tierOverride is null ? t : t.WithTiers(tierOverride);
+        SupportsInPlaceMoves = ProbePlaceholders(_granule);
     }
+
+    /// <summary>
+    /// True when the placeholder APIs work here (Windows 10 1803 and later), so memory from
+    /// <see cref="AllocateOnNode"/> can move; false where they do not (Wine 8 rejects
+    /// MEM_RESERVE_PLACEHOLDER), and then every move of a page not already on its target is <c>-EOPNOTSUPP</c>.
+    /// </summary>
+    public bool SupportsInPlaceMoves { get; }
 
     /// <inheritdoc/>
     public string Name => "windows";
@@ -67,6 +75,21 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
     /// (or Wine) runs the remap and the -EOPNOTSUPP paths for real.
     /// </summary>
     internal bool TestHookAlwaysMove { get; set; }
+
+    /// <summary>Test hook: the step of the last failed placeholder allocation or remap, with its Win32 error (for diagnosis under Wine).</summary>
+    internal string? LastPlaceholderFailure { get; private set; }
+
+    /// <summary>Test hook: whether the allocation holding <paramref name="address"/> can be remapped.</summary>
+    internal bool IsMovable(nint address)
+    {
+        lock (_gate)
+        {
+            int i = FindOwned(address);
+            return i >= 0 && _owned[i].Movable;
+        }
+    }
+
+    private void Fail(string step) => LastPlaceholderFailure = $"{step}: Win32 error {Marshal.GetLastPInvokeError()}";
 
     /// <summary>The unit in which owned memory moves: the allocation granularity (64 KiB).</summary>
     public nuint MoveGranule => _granule;
@@ -99,8 +122,10 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
             return -1;
         }
 
+        // An existing node whose free memory cannot be read (Wine 8 fails the call) reports 0: a
+        // promoter then sees no headroom and does not promote, the safe side.
         ulong bytes;
-        return Win.GetNumaAvailableMemoryNodeEx((ushort)node, &bytes) ? (long)bytes : -1;
+        return Win.GetNumaAvailableMemoryNodeEx((ushort)node, &bytes) ? (long)bytes : 0;
     }
 
     /// <inheritdoc/>
@@ -384,12 +409,14 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
         HANDLE section = Win.CreateFileMappingNumaW(HANDLE.INVALID_VALUE, null, Win.PAGE_READWRITE | Win.SEC_COMMIT, 0, (uint)_granule, null, (uint)target);
         if (section.IsNull)
         {
+            Fail("CreateFileMappingNumaW");
             return PageStatus.Failed(Errno.ENOMEM);
         }
 
         void* temp = Win.MapViewOfFile3(section, self, null, 0, _granule, 0, Win.PAGE_READWRITE, null, 0);
         if (temp == null)
         {
+            Fail("MapViewOfFile3 (temporary view)");
             _ = Win.CloseHandle(section);
             return PageStatus.Failed(Errno.ENOMEM);
         }
@@ -398,12 +425,15 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
         _ = Win.UnmapViewOfFile2(self, temp, 0);
         if (!Win.UnmapViewOfFile2(self, (void*)blockBase, Win.MEM_PRESERVE_PLACEHOLDER))
         {
+            Fail("UnmapViewOfFile2 (MEM_PRESERVE_PLACEHOLDER)");
             _ = Win.CloseHandle(section);
             return PageStatus.Failed(Errno.EBUSY);
         }
 
         if (Win.MapViewOfFile3(section, self, (void*)blockBase, 0, _granule, Win.MEM_REPLACE_PLACEHOLDER, Win.PAGE_READWRITE, null, 0) == null)
         {
+            Fail("MapViewOfFile3 (MEM_REPLACE_PLACEHOLDER)");
+
             // Put the old view back: the data stays where it was.
             _ = Win.MapViewOfFile3(sections[g], self, (void*)blockBase, 0, _granule, Win.MEM_REPLACE_PLACEHOLDER, Win.PAGE_READWRITE, null, 0);
             _ = Win.CloseHandle(section);
@@ -415,9 +445,34 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
         return PageStatus.OnNode(target);
     }
 
+    private static bool ProbePlaceholders(nuint granule)
+    {
+        try
+        {
+            void* p = Win.VirtualAlloc2(Win.GetCurrentProcess(), null, granule, Win.MEM_RESERVE | Win.MEM_RESERVE_PLACEHOLDER, Win.PAGE_NOACCESS, null, 0);
+            if (p == null)
+            {
+                return false;
+            }
+
+            _ = Win.VirtualFree(p, 0, Win.MEM_RELEASE);
+            return true;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
     private NodeMemory? TryAllocateMovable(nuint length, int node, out OwnedBlock? owned)
     {
         owned = null;
+        if (!SupportsInPlaceMoves)
+        {
+            LastPlaceholderFailure = "placeholders not supported here";
+            return null;
+        }
+
         HANDLE self = Win.GetCurrentProcess();
         void* reserve;
         try
@@ -426,11 +481,13 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
         }
         catch (EntryPointNotFoundException)
         {
+            LastPlaceholderFailure = "VirtualAlloc2: not exported";
             return null;
         }
 
         if (reserve == null)
         {
+            Fail("VirtualAlloc2 (MEM_RESERVE_PLACEHOLDER)");
             return null;
         }
 
@@ -447,6 +504,7 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
                 ok = Win.VirtualFree((void*)at, _granule, Win.MEM_RELEASE | Win.MEM_PRESERVE_PLACEHOLDER);
                 if (!ok)
                 {
+                    Fail("VirtualFree (split placeholder)");
                     break;
                 }
             }
@@ -457,6 +515,10 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
             if (ok)
             {
                 mapped++;
+            }
+            else
+            {
+                Fail(sections[g].IsNull ? "CreateFileMappingNumaW" : "MapViewOfFile3 (into placeholder)");
             }
         }
 
