@@ -654,7 +654,7 @@ public sealed class SimulatedPlatform : IMemoryPlatform
         x ^= x << 25;
         x ^= x >> 27;
         _random = x;
-        return _alwaysBusy || x * 0x2545F4914F6CDD1DUL < _busyThreshold;
+        return _alwaysBusy || unchecked(x * 0x2545F4914F6CDD1DUL) < _busyThreshold;
     }
 
     private bool NodeExists(int node) => (uint)node < (uint)_exists.Length && _exists[node];
@@ -722,10 +722,14 @@ public sealed class SimulatedPlatform : IMemoryPlatform
 
     private static ulong SplitMix(ulong seed)
     {
-        ulong z = seed + 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        // Wrapping arithmetic on purpose (Debug builds check overflow).
+        unchecked
+        {
+            ulong z = seed + 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
     }
 }
 

@@ -349,13 +349,13 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
 
     private static Errno OpenProcess(int pid, out HANDLE process)
     {
-        if (pid == 0 || (uint)pid == Win.GetCurrentProcessId())
+        if (pid == 0 || unchecked((uint)pid) == Win.GetCurrentProcessId())
         {
             process = Win.GetCurrentProcess();
             return Errno.None;
         }
 
-        process = Win.OpenProcess(Win.PROCESS_QUERY_INFORMATION | Win.PROCESS_VM_READ, false, (uint)pid);
+        process = Win.OpenProcess(Win.PROCESS_QUERY_INFORMATION | Win.PROCESS_VM_READ, false, unchecked((uint)pid));
         if (process.IsNull)
         {
             int error = Marshal.GetLastPInvokeError();
@@ -372,7 +372,7 @@ public sealed unsafe class WindowsPlatform : IMemoryPlatform
 
     private static void CloseProcess(int pid, HANDLE process)
     {
-        if (pid != 0 && (uint)pid != Win.GetCurrentProcessId())
+        if (pid != 0 && unchecked((uint)pid) != Win.GetCurrentProcessId())
         {
             _ = Win.CloseHandle(process);
         }
