@@ -65,4 +65,28 @@ public sealed unsafe partial class PageBitmap
 
     /// <summary>Test hook: level 2.</summary>
     internal Span<ulong> TestHookLevel2 => new(_level2, checked((int)_level2Count));
+
+    /// <summary>
+    /// Test hook, a planted bug: when true, the summary sync writes once and returns without its
+    /// confirming read (step 2 of <c>SyncSummary</c>). The race harness in perf/Bitmaps turns it on
+    /// to show that its check catches a broken protocol; nothing else may.
+    /// </summary>
+    internal bool TestHookSkipConfirmation
+    {
+        get => _testHookSkipConfirmation;
+        set => _testHookSkipConfirmation = value;
+    }
+
+    /// <summary>
+    /// Test hook: on the calling thread only, spin this many times between reading a word and
+    /// writing its summary bit, so that the race harness can make the window in which another
+    /// producer interferes wide enough to hit on a loaded two-core machine. Slowing one thread
+    /// only matters: slowed alike, both writers keep their order. Applies to the real protocol and
+    /// the planted bug alike.
+    /// </summary>
+    internal void TestHookDelaySyncOnThisThread(int spins)
+    {
+        _testHookSyncDelay = spins;
+        _testHookSyncDelayThread = Environment.CurrentManagedThreadId;
+    }
 }

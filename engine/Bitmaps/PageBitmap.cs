@@ -47,6 +47,15 @@ public sealed unsafe partial class PageBitmap : IDisposable
     private ulong* _level1;
     private ulong* _level2;
 
+    /// <summary>A planted bug for the race harness (see <c>TestHookSkipConfirmation</c>); always false otherwise.</summary>
+    private bool _testHookSkipConfirmation;
+
+    /// <summary>A widened race window for the race harness (see <c>TestHookSyncDelay</c>); always 0 otherwise.</summary>
+    private int _testHookSyncDelay;
+
+    /// <summary>The managed thread id whose syncs <see cref="_testHookSyncDelay"/> slows down.</summary>
+    private int _testHookSyncDelayThread;
+
     /// <summary>
     /// The length used by every bounds check: <see cref="Length"/> while alive, 0 once disposed,
     /// so that a use after <see cref="Dispose"/> fails the bounds check and the throw helper
@@ -279,11 +288,16 @@ public sealed unsafe partial class PageBitmap : IDisposable
         }
     }
 
-    /// <summary>The number of set bits; visits only non-empty stretches.</summary>
+    /// <summary>
+    /// The number of set bits. Visits only non-empty chunks: a chunk with at least 8 non-zero
+    /// words joins a run of such chunks that is counted in one straight pass (sequential reads at
+    /// memory bandwidth); a sparser chunk is counted word by word through its level-1 bits.
+    /// </summary>
     public long PopCount()
     {
         ThrowIfDisposed();
         long total = 0;
+        nuint runStart = 0, runEnd = 0;
         for (nuint g = 0; g < _level2Count; g++)
         {
             ulong groups = _level2[g];
@@ -292,14 +306,19 @@ public sealed unsafe partial class PageBitmap : IDisposable
                 nuint j = (g << WordShift) + (nuint)BitOperations.TrailingZeroCount(groups);
                 groups &= groups - 1;
                 ulong chunk = _level1[j];
-                nuint firstWord = j << WordShift;
-                if (chunk == ulong.MaxValue)
+                if (BitOperations.PopCount(chunk) >= DenseChunkWords)
                 {
-                    // A full chunk: one straight pass over its 64 words.
-                    total += BitmapKernels.PopCount(ref _words[firstWord], BitmapKernels.WordsPerChunk);
+                    if (j != runEnd)
+                    {
+                        total += CountRun(runStart, runEnd);
+                        runStart = j;
+                    }
+
+                    runEnd = j + 1;
                     continue;
                 }
 
+                nuint firstWord = j << WordShift;
                 while (chunk != 0)
                 {
                     total += BitOperations.PopCount(_words[firstWord + (nuint)BitOperations.TrailingZeroCount(chunk)]);
@@ -308,7 +327,23 @@ public sealed unsafe partial class PageBitmap : IDisposable
             }
         }
 
-        return total;
+        return total + CountRun(runStart, runEnd);
+    }
+
+    /// <summary>Non-zero words in a chunk from which <see cref="PopCount"/> reads the whole chunk.</summary>
+    private const int DenseChunkWords = 8;
+
+    /// <summary>Set bits in chunks <c>[start, end)</c>, in one pass over their words.</summary>
+    private long CountRun(nuint start, nuint end)
+    {
+        if (start == end)
+        {
+            return 0;
+        }
+
+        nuint firstWord = start << WordShift;
+        nuint words = Math.Min(end << WordShift, _wordCount) - firstWord;
+        return BitmapKernels.PopCount(ref _words[firstWord], words);
     }
 
     /// <summary>Clears every bit. Needs exclusive access.</summary>
@@ -415,12 +450,17 @@ public sealed unsafe partial class PageBitmap : IDisposable
         while (true)
         {
             bool nonZero = Volatile.Read(ref word) != 0;
+            if (_testHookSyncDelay != 0 && Environment.CurrentManagedThreadId == _testHookSyncDelayThread)
+            {
+                Thread.SpinWait(_testHookSyncDelay);
+            }
+
             if (WriteSummaryBit(ref level1, bit, nonZero))
             {
                 SyncLevel2(j);
             }
 
-            if ((Volatile.Read(ref word) != 0) == nonZero)
+            if ((Volatile.Read(ref word) != 0) == nonZero || _testHookSkipConfirmation)
             {
                 return;
             }
@@ -437,7 +477,7 @@ public sealed unsafe partial class PageBitmap : IDisposable
         {
             bool nonZero = Volatile.Read(ref level1) != 0;
             _ = WriteSummaryBit(ref level2, bit, nonZero);
-            if ((Volatile.Read(ref level1) != 0) == nonZero)
+            if ((Volatile.Read(ref level1) != 0) == nonZero || _testHookSkipConfirmation)
             {
                 return;
             }
