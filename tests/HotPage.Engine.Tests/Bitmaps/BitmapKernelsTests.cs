@@ -40,6 +40,27 @@ public unsafe class BitmapKernelsTests
         }
     }
 
+    [TestCaseSource(nameof(GuardSides))]
+    public void PopCountMatchesAWordByWordCountAtEveryLengthAndReadsNothingOutsideTheRange(bool guardBefore)
+    {
+        var random = new Random(11);
+        foreach (int length in s_kernelLengths.Concat([300, 31 * 8, (31 * 8) + 1, (31 * 8 * 3) + 5]))
+        {
+            using var buffer = new GuardedBuffer((nuint)length, guardBefore);
+            foreach (int fill in new[] { 0, 1, 2 })
+            {
+                long expected = 0;
+                for (int i = 0; i < length; i++)
+                {
+                    buffer.Span[i] = fill switch { 0 => 0, 1 => ulong.MaxValue, _ => (ulong)random.NextInt64() ^ ((ulong)random.NextInt64() << 1) };
+                    expected += System.Numerics.BitOperations.PopCount(buffer.Span[i]);
+                }
+
+                Assert.That(BitmapKernels.PopCount(ref *buffer.Pointer, (nuint)length), Is.EqualTo(expected), $"length {length}, fill {fill}");
+            }
+        }
+    }
+
     private static IEnumerable<TestCaseData> GuardedBitmaps()
     {
         foreach (bool guardBefore in new[] { false, true })
