@@ -127,10 +127,16 @@ internal sealed class CandidateHeap : IDisposable
     /// <summary>Keeps only the keys <paramref name="keep"/> accepts and re-heapifies (O(n)); returns how many were removed.</summary>
     public long Compact<TFilter>(ref TFilter keep) where TFilter : struct, IKeyFilter
     {
+        const int PrefetchDistance = 32; // the filter reads the table at random: issue its loads ahead
         long w = 0;
         long n = _count;
         for (long r = 0; r < n; r++)
         {
+            if (r + PrefetchDistance < n)
+            {
+                keep.Prefetch(_keys[r + PrefetchDistance]);
+            }
+
             ulong k = _keys[r];
             if (keep.Keep(k))
             {
@@ -157,4 +163,7 @@ internal sealed class CandidateHeap : IDisposable
 internal interface IKeyFilter
 {
     bool Keep(ulong key);
+
+    /// <summary>Starts loading what <see cref="Keep"/> will read for <paramref name="key"/> (a hint; may do nothing).</summary>
+    void Prefetch(ulong key);
 }
