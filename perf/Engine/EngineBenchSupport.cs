@@ -25,6 +25,7 @@ public sealed class EngineBenchConfig : ManualConfig
             .WithGcConcurrent(false)
             .WithId("EngineShort"));
         AddDiagnoser(MemoryDiagnoser.Default);
+        WithBuildTimeout(TimeSpan.FromMinutes(10)); // the default 2 minutes is not enough while others build on the same 2 cores
         AddExporter(JsonExporter.Full);
     }
 }
