@@ -4,7 +4,7 @@ using HotPage.Engine.Native;
 namespace HotPage.Engine.Selection;
 
 /// <summary>
-/// A bounded binary max-heap of candidate keys in native memory, one per top-tier target node
+/// A bounded 8-ary max-heap of candidate keys in native memory, one per top-tier target node
 /// (kpromoted's per-node heap). A key packs frequency (3 bits), the time the page reached that
 /// frequency (19 bits) and the table index (42 bits), so ordering by key is "hottest first,
 /// then most recent" and each entry is 8 bytes.
@@ -12,8 +12,13 @@ namespace HotPage.Engine.Selection;
 /// <remarks>
 /// Entries are never updated in place: when a candidate's frequency or target changes the engine
 /// pushes a fresh entry and the old one becomes stale; <c>HotnessTable</c> decides whether a
-/// popped entry is still valid. Invariants: <c>_keys</c> holds <c>Capacity</c> slots, the first
-/// <c>Count</c> of which form a heap; the storage is owned here and freed once.
+/// popped entry is still valid. Eight children per node, stored at physical slots
+/// <c>8(i+1) .. 8(i+1)+7</c> (logical <c>8i+1 .. 8i+8</c> shifted by <see cref="Pad"/>), so one
+/// node's children fill exactly one 64-byte line: a pop walks ~7 lines for a million entries
+/// instead of a binary heap's ~20 scattered ones (an 8 MiB heap misses the caches below its top
+/// levels). Keys are unique (they hold the page), so the pop order does not depend on the arity.
+/// Invariants: <c>_keys</c> holds <c>Capacity + Pad</c> slots; logical slots <c>0 .. Count−1</c>
+/// form a heap; the storage is owned here and freed once.
 /// </remarks>
 internal sealed class CandidateHeap : IDisposable
 {
@@ -22,14 +27,23 @@ internal sealed class CandidateHeap : IDisposable
     /// <summary>Mask of the table index.</summary>
     public const ulong PageMask = (1UL << PageBits) - 1;
 
+    /// <summary>Children per node.</summary>
+    public const int Arity = 8;
+
+    // Logical slot i lives at physical slot i + Pad: the children of i then start on a 64-byte line.
+    private const int Pad = Arity - 1;
+
     private readonly NativeArray<ulong> _keys;
     private long _count;
 
     public CandidateHeap(long capacity, NativeMemoryCounter counter)
     {
-        _keys = new NativeArray<ulong>(capacity, counter, "a candidate heap");
+        _keys = new NativeArray<ulong>(capacity + Pad, counter, "a candidate heap");
         Capacity = capacity;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref ulong Slot(long i) => ref _keys[i + Pad];
 
     public long Capacity { get; }
 
@@ -57,18 +71,18 @@ internal sealed class CandidateHeap : IDisposable
         _count = i + 1;
         while (i > 0)
         {
-            long parent = (i - 1) >> 1;
-            ulong p = _keys[parent];
+            long parent = (i - 1) / Arity;
+            ulong p = Slot(parent);
             if (p >= key)
             {
                 break;
             }
 
-            _keys[i] = p;
+            Slot(i) = p;
             i = parent;
         }
 
-        _keys[i] = key;
+        Slot(i) = key;
         return true;
     }
 
@@ -81,11 +95,11 @@ internal sealed class CandidateHeap : IDisposable
             return false;
         }
 
-        key = _keys[0];
+        key = Slot(0);
         long n = --_count;
         if (n > 0)
         {
-            SiftDown(0, _keys[n], n);
+            SiftDown(0, Slot(n), n);
         }
 
         return true;
@@ -95,20 +109,22 @@ internal sealed class CandidateHeap : IDisposable
     {
         while (true)
         {
-            long child = (2 * i) + 1;
-            if (child >= n)
+            long first = (Arity * i) + 1;
+            if (first >= n)
             {
                 break;
             }
 
-            ulong c = _keys[child];
-            if (child + 1 < n)
+            long end = Math.Min(first + Arity, n);
+            long child = first;
+            ulong c = Slot(first);
+            for (long j = first + 1; j < end; j++)
             {
-                ulong r = _keys[child + 1];
-                if (r > c)
+                ulong k = Slot(j);
+                if (k > c)
                 {
-                    child++;
-                    c = r;
+                    child = j;
+                    c = k;
                 }
             }
 
@@ -117,31 +133,37 @@ internal sealed class CandidateHeap : IDisposable
                 break;
             }
 
-            _keys[i] = c;
+            Slot(i) = c;
             i = child;
         }
 
-        _keys[i] = item;
+        Slot(i) = item;
     }
 
     /// <summary>Keeps only the keys <paramref name="keep"/> accepts and re-heapifies (O(n)); returns how many were removed.</summary>
     public long Compact<TFilter>(ref TFilter keep) where TFilter : struct, IKeyFilter
     {
+        const int PrefetchDistance = 32; // the filter reads the table at random: issue its loads ahead
         long w = 0;
         long n = _count;
         for (long r = 0; r < n; r++)
         {
-            ulong k = _keys[r];
+            if (r + PrefetchDistance < n)
+            {
+                keep.Prefetch(Slot(r + PrefetchDistance));
+            }
+
+            ulong k = Slot(r);
             if (keep.Keep(k))
             {
-                _keys[w++] = k;
+                Slot(w++) = k;
             }
         }
 
         _count = w;
-        for (long i = (w / 2) - 1; i >= 0; i--)
+        for (long i = (w - 2) / Arity; i >= 0; i--)
         {
-            SiftDown(i, _keys[i], w);
+            SiftDown(i, Slot(i), w);
         }
 
         return n - w;
@@ -157,4 +179,7 @@ internal sealed class CandidateHeap : IDisposable
 internal interface IKeyFilter
 {
     bool Keep(ulong key);
+
+    /// <summary>Starts loading what <see cref="Keep"/> will read for <paramref name="key"/> (a hint; may do nothing).</summary>
+    void Prefetch(ulong key);
 }

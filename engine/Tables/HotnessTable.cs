@@ -26,12 +26,19 @@ namespace HotPage.Engine.Tables;
 /// </remarks>
 internal sealed unsafe class HotnessTable : IDisposable
 {
-    private const int PrefetchDistance = 8;
+    private const int PrefetchDistance = 32;
+    private const int CompactionFraction = 16;
 
     private readonly NativeArray<uint> _words;
     private readonly NativeArray<ulong> _candidates;
     private readonly CandidateHeap?[] _heaps;
+    // Candidates per target node. A candidate has exactly one entry in its node's heap that matches
+    // its word; compaction keeps every entry that matches a candidate's word (an old entry can match
+    // again after the page's window restarted), so it keeps at least _candidatesOfNode[n] entries
+    // and can free a slot only when the heap holds more.
+    private readonly long[] _candidatesOfNode;
     private readonly uint* _wordBase;
+    private readonly ulong* _candidateBase;
     private uint _window;
     private uint _threshold;
 
@@ -59,7 +66,9 @@ internal sealed unsafe class HotnessTable : IDisposable
         _words = new NativeArray<uint>(capacity, counter, "the hotness table");
         _candidates = new NativeArray<ulong>((capacity + 63) / 64, counter, "the candidate bits");
         _wordBase = _words.Pointer;
+        _candidateBase = _candidates.Pointer;
         _heaps = new CandidateHeap?[nodeIdLimit];
+        _candidatesOfNode = new long[nodeIdLimit];
         foreach (int node in topTierNodes)
         {
             _heaps[node] = new CandidateHeap(maxCandidates, counter);
@@ -83,21 +92,43 @@ internal sealed unsafe class HotnessTable : IDisposable
 
     public long HeapCount(int node) => unchecked((uint)node) < (uint)_heaps.Length && _heaps[node] is { } h ? h.Count : 0;
 
-    /// <summary>Applies drained records, prefetching the words of records a few places ahead (random pages miss the cache).</summary>
+    /// <summary>
+    /// Applies drained records, prefetching the word and the candidate bits of the record
+    /// <see cref="PrefetchDistance"/> places ahead: random pages of a large table miss the caches
+    /// and the TLB, and one record's work is far shorter than a miss, so the loads must be issued
+    /// that far ahead to overlap.
+    /// </summary>
     public void Apply(ReadOnlySpan<StagedRecord> records)
     {
         int n = records.Length;
-        for (int i = 0; i < n; i++)
+        int i = 0;
+        if (Sse.IsSupported)
         {
-            if (Sse.IsSupported && i + PrefetchDistance < n)
+            for (int p = 0; p < Math.Min(PrefetchDistance, n); p++)
             {
-                Sse.Prefetch0(_wordBase + records[i + PrefetchDistance].Page);
+                Prefetch(records[p].Page);
             }
 
+            for (; i + PrefetchDistance < n; i++)
+            {
+                Prefetch(records[i + PrefetchDistance].Page);
+                ApplyOne(in records[i]);
+            }
+        }
+
+        for (; i < n; i++)
+        {
             ApplyOne(in records[i]);
         }
 
         Applied += n;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Prefetch(long page)
+    {
+        Sse.Prefetch0(_wordBase + page);
+        Sse.Prefetch0(_candidateBase + (page >> 6));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -157,8 +188,14 @@ internal sealed unsafe class HotnessTable : IDisposable
                 return; // its heap entry is still the valid one
             }
 
+            if (was)
+            {
+                _candidatesOfNode[oldTarget]--; // its old entry is stale from here on (the word changed)
+            }
+
             if (PushEntry((int)target, freq, time, page))
             {
+                _candidatesOfNode[target]++;
                 if (!was)
                 {
                     bits |= mask;
@@ -173,6 +210,7 @@ internal sealed unsafe class HotnessTable : IDisposable
         }
         else if (was)
         {
+            _candidatesOfNode[oldTarget]--;
             bits &= ~mask;
             CandidatesRemoved++;
         }
@@ -188,12 +226,22 @@ internal sealed unsafe class HotnessTable : IDisposable
             return true;
         }
 
-        var filter = new ValidEntry(this, target);
-        StaleDiscarded += heap.Compact(ref filter);
-        if (heap.TryPush(key))
+        // Full. Compaction is a pass over the whole heap with a random table read per entry, so it
+        // runs only when it frees at least 1/16 of the heap: amortised, a push then pays a bounded
+        // share of it. Compaction keeps at least one entry per candidate of this node, so the heap
+        // holds at most Count - candidates stale entries. Compacting whenever any entry might be
+        // stale made apply thrash once a heap filled with candidates: each push paid a full pass
+        // (200 ms over a 64 Mi-page table) to free a handful of slots. Below the bar the push is
+        // dropped (kpromoted_dropped), as it is when nothing is stale.
+        if (heap.Count - _candidatesOfNode[target] >= Math.Max(1, heap.Capacity / CompactionFraction))
         {
-            RecordsHeap++;
-            return true;
+            var filter = new ValidEntry(this, target);
+            StaleDiscarded += heap.Compact(ref filter);
+            if (heap.TryPush(key))
+            {
+                RecordsHeap++;
+                return true;
+            }
         }
 
         HeapFullDropped++;
@@ -288,6 +336,7 @@ internal sealed unsafe class HotnessTable : IDisposable
         ulong mask = 1UL << (int)(page & 63);
         if ((bits & mask) != 0)
         {
+            _candidatesOfNode[PageWord.Node(_wordBase[page])]--; // callers clear before they change the word
             bits &= ~mask;
             CandidatesRemoved++;
         }
@@ -309,6 +358,7 @@ internal sealed unsafe class HotnessTable : IDisposable
         }
 
         _candidates[page >> 6] |= 1UL << (int)(page & 63);
+        _candidatesOfNode[target]++;
         CandidatesAdded++;
         return true;
     }
@@ -360,5 +410,13 @@ internal sealed unsafe class HotnessTable : IDisposable
     private readonly struct ValidEntry(HotnessTable table, int target) : IKeyFilter
     {
         public bool Keep(ulong key) => table.IsValidEntry(key, target);
+
+        public void Prefetch(ulong key)
+        {
+            if (Sse.IsSupported)
+            {
+                table.Prefetch(CandidateHeap.KeyPage(key));
+            }
+        }
     }
 }

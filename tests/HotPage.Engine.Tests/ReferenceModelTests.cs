@@ -197,6 +197,46 @@ public class ReferenceModelTests
     }
 
     [Test]
+    public void AFullHeapCompactsOnlyWhenASixteenthOfItIsStale()
+    {
+        var tunables = EngineFixture.SmallTunables(maxCandidates: 1024);
+        using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
+        for (int page = 0; page < 1000; page++)
+        {
+            engine.Record(page, 0, 100);
+            engine.Record(page, 0, 101);
+            engine.Drain(); // the test ring holds 1024 records
+        }
+
+        for (int page = 0; page < 24; page++)
+        {
+            engine.Record(page, 0, 102); // frequency 3: a fresh entry, the old one stale
+        }
+
+        engine.Drain();
+        Assert.That(engine.QueuedCandidates(0), Is.EqualTo(1024), "full: 1000 valid entries, 24 stale");
+
+        engine.Record(1000, 0, 100);
+        engine.Record(1000, 0, 101);
+        engine.Drain();
+        var c = engine.GetCounters();
+        Assert.That(c["kpromoted_dropped"], Is.EqualTo(1), "24 stale entries (< 1024/16) do not pay for a pass over the heap");
+        Assert.That(c["pghot_heap_stale"], Is.EqualTo(0), "no compaction ran");
+
+        // Each candidate whose push is dropped leaves one more stale entry; the 40th makes 64 = 1024/16.
+        for (int page = 24; page < 64; page++)
+        {
+            engine.Record(page, 0, 102);
+        }
+
+        engine.Drain();
+        c = engine.GetCounters();
+        Assert.That(c["kpromoted_dropped"], Is.EqualTo(1 + 39));
+        Assert.That(c["pghot_heap_stale"], Is.EqualTo(64), "the compaction freed every stale entry");
+        Assert.That(engine.PageState(0, EngineFixture.Addr(63))!.Value.IsCandidate, Is.True, "and the push that triggered it went in");
+    }
+
+    [Test]
     public void RequeueingABusyPagePutsItBackOnce()
     {
         using HotPageEngine engine = EngineFixture.Create();

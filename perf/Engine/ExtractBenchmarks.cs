@@ -1,0 +1,162 @@
+using BenchmarkDotNet.Attributes;
+using HotPage.Engine;
+using HotPage.Engine.Records;
+using HotPage.Engine.Tables;
+using HotPage.Engine.Tunables;
+
+namespace HotPage.Perf.Engine;
+
+/// <summary>
+/// Extracting one promotion batch (<see cref="Batch"/> = 512 candidates, kpromoted's batch) out of
+/// <see cref="Pages"/> = 64 Mi tracked pages of which 1 % are hot (frequencies 2..7 within the
+/// window) and 4 Mi more were touched once. Priming reports every access through the normal path,
+/// so the heaps hold what real use leaves there: stale entries of pages whose frequency moved on,
+/// and entries dropped when the heap was full (<c>max_candidates</c> = 1 Mi). Each iteration runs
+/// <see cref="Invocations"/> extractions; <c>[IterationSetup]</c> requeues every page the previous
+/// iteration extracted, so the candidate population stays the same from one iteration to the next
+/// (128 × 512 = 64 Ki of about 670 Ki candidates leave per iteration).
+/// </summary>
+[Config(typeof(EngineBenchConfig))]
+[InvocationCount(Invocations, 1)]
+public class ExtractBenchmarks
+{
+    /// <summary>Tracked pages.</summary>
+    public const int Pages = 1 << 26;
+
+    /// <summary>Candidates per extraction.</summary>
+    public const int Batch = 512;
+
+    /// <summary>Extractions per iteration.</summary>
+    public const int Invocations = 128;
+
+    private const int HotPages = Pages / 100;
+    private const int ColdPages = 1 << 22;
+    private const uint T0 = 10_000;
+    private const uint NowMs = T0 + 2000;
+    private const long MaxCandidates = 1 << 20;
+
+    private HotPageEngine? _engine;
+    private PghotBaseline? _pghot;
+    private PromotionCandidate[] _candidates = [];
+    private long[] _pfns = [];
+    private readonly int[] _written = new int[Invocations];
+    private int _slot;
+
+    private static int RepeatsOf(int hot) => 2 + (hot % 6);
+
+    private static uint TimeOf(int hot) => T0 + (uint)(hot % 1000);
+
+    [GlobalSetup(Target = nameof(EngineExtract512))]
+    public void SetupEngine()
+    {
+        var tunables = new EngineTunables();
+        tunables.Set("max_tracked_pages", Pages);
+        tunables.Set("max_candidates", MaxCandidates);
+        _engine = new HotPageEngine(BenchTopology.TwoTier(), tunables);
+        _engine.RegisterRegion(BenchTopology.Base, (ulong)Pages << 12);
+        _candidates = GC.AllocateArray<PromotionCandidate>(Invocations * Batch, pinned: true);
+
+        var batch = new AccessRecord[4096];
+        int n = 0;
+        foreach ((uint page, uint time) in PrimingStream())
+        {
+            batch[n++] = new AccessRecord(BenchTopology.Address(page), BenchTopology.Nid, AccessSource.Application, time);
+            if (n == batch.Length)
+            {
+                _engine.RecordAccesses(batch);
+                _engine.Drain();
+                n = 0;
+            }
+        }
+
+        _engine.RecordAccesses(batch.AsSpan(0, n));
+        _engine.Drain();
+        var c = _engine.GetCounters();
+        Console.WriteLine($"// engine primed: candidates {c["pghot_candidates"]}, heap {_engine.QueuedCandidates(0)}, heap full {c["kpromoted_dropped"]}, stale discarded {c["pghot_heap_stale"]}, dropped {c["pghot_ring_dropped"]}");
+    }
+
+    [GlobalSetup(Target = nameof(PghotExtract512))]
+    public void SetupPghot()
+    {
+        _pghot = new PghotBaseline(Pages, nodeCount: 2, heapCapacity: MaxCandidates, windowMs: 5000, threshold: 2);
+        _pfns = GC.AllocateArray<long>(Invocations * Batch, pinned: true);
+        foreach ((uint page, uint time) in PrimingStream())
+        {
+            _pghot.RecordAccess((long)(BenchTopology.Address(page) >> 12), BenchTopology.Nid, time);
+        }
+
+        Console.WriteLine($"// pghot primed: heap {_pghot.HeapCount(BenchTopology.Nid)}, heap full {_pghot.HeapFull}");
+    }
+
+    // The hot pages' repeats interleaved (each round touches every hot page that still has a
+    // repeat left), then the cold pages once.
+    private static IEnumerable<(uint Page, uint Time)> PrimingStream()
+    {
+        for (int round = 0; round < 7; round++)
+        {
+            for (int i = 0; i < HotPages; i++)
+            {
+                if (RepeatsOf(i) > round)
+                {
+                    yield return (Streams.SpreadPage(i, Pages), TimeOf(i));
+                }
+            }
+        }
+
+        for (int i = 0; i < ColdPages; i++)
+        {
+            yield return (Streams.SpreadPage(HotPages + i, Pages), T0);
+        }
+    }
+
+    [IterationSetup(Target = nameof(EngineExtract512))]
+    public void RequeueEngine()
+    {
+        for (int s = 0; s < Math.Min(_slot, Invocations); s++)
+        {
+            foreach (PromotionCandidate c in _candidates.AsSpan(s * Batch, _written[s]))
+            {
+                _engine!.Requeue(c.Page);
+            }
+        }
+
+        _slot = 0;
+    }
+
+    [IterationSetup(Target = nameof(PghotExtract512))]
+    public void RequeuePghot()
+    {
+        for (int s = 0; s < Math.Min(_slot, Invocations); s++)
+        {
+            foreach (long pfn in _pfns.AsSpan(s * Batch, _written[s]))
+            {
+                _pghot!.Requeue(pfn);
+            }
+        }
+
+        _slot = 0;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _engine?.Dispose();
+        _pghot?.Dispose();
+    }
+
+    /// <summary>pghot 2025: kpromoted pops a batch from the node's max-heap under its lock, re-checking each page.</summary>
+    [Benchmark(Baseline = true)]
+    public int PghotExtract512()
+    {
+        int s = _slot++ & (Invocations - 1);
+        return _written[s] = _pghot!.Extract(0, _pfns.AsSpan(s * Batch, Batch), NowMs);
+    }
+
+    /// <summary>HotPage <c>ExtractCandidates</c>: pop, validate, re-check, resolve addresses, sort hottest first.</summary>
+    [Benchmark]
+    public int EngineExtract512()
+    {
+        int s = _slot++ & (Invocations - 1);
+        return _written[s] = _engine!.ExtractCandidates(0, _candidates.AsSpan(s * Batch, Batch), NowMs);
+    }
+}
