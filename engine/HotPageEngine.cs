@@ -558,6 +558,52 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Hot pages among <paramref name="pages"/> base pages from <paramref name="baseAddress"/> in
+    /// <paramref name="pid"/> (a huge page's frame): at or above <c>freq_threshold</c> with a last
+    /// access within the window at <paramref name="nowMs"/>. Pages outside registered regions count as cold.
+    /// </summary>
+    public int CountHotPages(int pid, ulong baseAddress, int pages, ulong nowMs)
+    {
+        uint now = (uint)nowMs & PageWord.TimeMask;
+        int hot = 0;
+        lock (_consumerLock)
+        {
+            for (int i = 0; i < pages; i++)
+            {
+                long page = _regions.Lookup(pid, baseAddress + ((ulong)i << PageShift));
+                if (page < 0)
+                {
+                    continue;
+                }
+
+                uint w = _table.Word(page);
+                if (w != PageWord.TopTier && PageWord.Frequency(w) >= _table.Threshold && PageWord.Elapsed(now, PageWord.Time(w)) <= (int)_table.Window)
+                {
+                    hot++;
+                }
+            }
+        }
+
+        return hot;
+    }
+
+    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node.</summary>
+    public void MarkPromotedRange(int pid, ulong baseAddress, int pages)
+    {
+        lock (_consumerLock)
+        {
+            for (int i = 0; i < pages; i++)
+            {
+                long page = _regions.Lookup(pid, baseAddress + ((ulong)i << PageShift));
+                if (page >= 0)
+                {
+                    _table.MarkTopTier(page);
+                }
+            }
+        }
+    }
+
     /// <summary>Consumer side: the page is on a lower tier again (demoted by someone); it is tracked from scratch.</summary>
     public void MarkDemoted(long page)
     {
