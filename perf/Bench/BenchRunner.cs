@@ -22,11 +22,13 @@ namespace HotPage.Perf.Bench;
 /// allocation budget is checked against that JSON.
 /// </summary>
 /// <remarks>
-/// Quick (CI's smoke run): the benchmarks tagged <c>[BenchmarkCategory("Smoke")]</c> plus every
-/// benchmark the budget names; a short job (1 launch, 1 warmup, 3 iterations of 25 ms) run in
+/// Quick (CI's smoke run): one representative case per benchmark class (its baseline, else its
+/// first), the benchmarks tagged <c>[BenchmarkCategory("Smoke")]</c>, and every benchmark the
+/// budget names; each with its job cut short (1 launch, 1 warmup, 3 iterations of 25 ms) and run in
 /// process. In process, because the out-of-process toolchain builds a generated project per run,
 /// which took minutes on the shared 2-core build machine and would not fit CI's 3-minute budget;
 /// allocation figures are the same either way (the memory diagnoser counts the thread's bytes).
+/// A class with its own <c>[Config]</c> jobs keeps them (shortened in quick mode).
 /// Full: every benchmark, BenchmarkDotNet's default job, out of process (so per-job environment
 /// variables such as ISA switches take effect): this is what RESULTS.md cites.
 /// </remarks>
@@ -52,12 +54,9 @@ internal static class BenchRunner
             Console.WriteLine($"note: no allocation budget at {budgetPath}; nothing to check");
         }
 
-        Job job = quick
-            ? Job.Default.WithId("Quick").WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3)
-                .WithIterationTime(TimeInterval.FromMilliseconds(25)).WithToolchain(InProcessEmitToolchain.Instance)
-            : Job.Default.WithId("Full");
+        Job job = (quick ? Job.Default.WithId("Quick") : Job.Default.WithId("Full")).WithGcServer(false).WithGcConcurrent(false);
         IConfig config = ManualConfig.CreateEmpty()
-            .AddJob(job.WithGcServer(false).WithGcConcurrent(false))
+            .AddJob(job)
             .AddDiagnoser(MemoryDiagnoser.Default)
             .AddExporter(MarkdownExporter.GitHub, JsonExporter.Full)
             .AddColumnProvider(DefaultColumnProviders.Instance)
@@ -65,32 +64,35 @@ internal static class BenchRunner
             .WithArtifactsPath(artifacts)
             .WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
 
-        var selected = new List<IFilter>();
         if (filters.Count > 0)
         {
-            selected.Add(new GlobFilter([.. filters]));
-        }
-        else if (quick)
-        {
-            selected.Add(new DisjunctionFilter(
-                new AnyCategoriesFilter([SmokeCategory]),
-                new SimpleFilter(b => budget.Any(e => AllocationBudget.Matches(e.Key, FullNameProvider.GetBenchmarkName(b))))));
-        }
-
-        if (selected.Count > 0)
-        {
-            config = ((ManualConfig)config).AddFilter([.. selected]);
+            config = ((ManualConfig)config).AddFilter(new GlobFilter([.. filters]));
         }
 
         Type[] types = [.. typeof(BenchRunner).Assembly.GetTypes().Where(IsBenchmarkClass).OrderBy(t => t.FullName, StringComparer.Ordinal)];
         Console.WriteLine($"bench {mode}: {types.Length} benchmark classes in the assembly: {string.Join(", ", types.Select(t => t.Name))}");
-        BenchmarkRunInfo[] runs = [.. types.Select(t => BenchmarkConverter.TypeToBenchmarks(t, config)).Where(r => r.BenchmarksCases.Length > 0)];
+        var runs = new List<BenchmarkRunInfo>();
+        foreach (Type type in types)
+        {
+            BenchmarkRunInfo info = BenchmarkConverter.TypeToBenchmarks(type, config);
+            BenchmarkCase[] chosen = Choose(info.BenchmarksCases, quick && filters.Count == 0, budget, job.Id);
+            if (quick)
+            {
+                chosen = [.. chosen.Select(c => BenchmarkCase.Create(c.Descriptor, Shorten(c.Job), c.Parameters, c.Config))];
+            }
+
+            if (chosen.Length > 0)
+            {
+                runs.Add(new BenchmarkRunInfo(chosen, info.Type, info.Config));
+            }
+        }
+
         int cases = runs.Sum(r => r.BenchmarksCases.Length);
         Console.WriteLine($"bench {mode}: {cases} benchmark cases selected");
         int failed = 0;
         if (cases > 0)
         {
-            Summary[] summaries = BenchmarkRunner.Run(runs);
+            Summary[] summaries = BenchmarkRunner.Run([.. runs]);
             foreach (Summary s in summaries)
             {
                 failed += s.Reports.Count(r => !r.Success);
@@ -120,6 +122,38 @@ internal static class BenchRunner
 
         Console.WriteLine($"budget: {lines.Count(l => l.StartsWith("ok", StringComparison.Ordinal))} held, {breaches} breached");
         return breaches == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The cases to run from one class. A class that declares its own jobs (<c>[Config]</c>) keeps
+    /// them instead of the runner's (its author chose them: in process, one invocation per
+    /// iteration, and so on). Quick: each class's representative (its baseline, else its first
+    /// case), every case tagged <see cref="SmokeCategory"/>, and every case the budget names, so
+    /// every subsystem's suite runs at least once and every budget entry is measured.
+    /// </summary>
+    private static BenchmarkCase[] Choose(BenchmarkCase[] all, bool smokeOnly, IReadOnlyList<KeyValuePair<string, double>> budget, string runnerJobId)
+    {
+        bool hasOwnJobs = all.Any(c => c.Job.Id != runnerJobId);
+        BenchmarkCase[] cases = hasOwnJobs ? [.. all.Where(c => c.Job.Id != runnerJobId)] : all;
+        if (!smokeOnly || cases.Length == 0)
+        {
+            return cases;
+        }
+
+        BenchmarkCase representative = cases.FirstOrDefault(c => c.Descriptor.Baseline) ?? cases[0];
+        return [.. cases.Where(c =>
+            ReferenceEquals(c, representative) ||
+            c.Descriptor.Categories.Contains(SmokeCategory, StringComparer.Ordinal) ||
+            budget.Any(e => AllocationBudget.Matches(e.Key, FullNameProvider.GetBenchmarkName(c))))];
+    }
+
+    /// <summary>A quick version of a job: in process, one launch, one warmup, three iterations (of 25 ms unless the job fixes its invocations).</summary>
+    private static Job Shorten(Job job)
+    {
+        Job quick = job.WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3).WithToolchain(InProcessEmitToolchain.Instance);
+        return job.HasValue(BenchmarkDotNet.Jobs.RunMode.InvocationCountCharacteristic) || job.HasValue(BenchmarkDotNet.Jobs.RunMode.IterationTimeCharacteristic)
+            ? quick
+            : quick.WithIterationTime(TimeInterval.FromMilliseconds(25));
     }
 
     private static bool IsBenchmarkClass(Type t) =>

@@ -43,7 +43,7 @@ internal sealed record LabParameters(int Pages, int FastPages, int TickMs, long 
         EnginePolicy.HotPageDefault,
         EnginePolicy.PghotFixed,
         () => new NumaBalancingPolicy(1000, 65536, 1000, RivalRateMbps, 1000),
-        () => new DamonRegionPolicy(100, 10, 1000, 2.0, RivalRateMbps),
+        () => new DamonRegionPolicy(100, 10, 1000, 2, RivalRateMbps),
     ];
 }
 

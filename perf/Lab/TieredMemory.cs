@@ -33,6 +33,7 @@ internal sealed class TieredMemory : IMemoryPlatform
 
     private readonly byte[] _node;
     private readonly bool[] _referenced;
+    private readonly bool[] _accessed;
     private readonly bool[] _promotedUnused;
     private readonly bool[] _hot;
     private readonly long _highWatermark;
@@ -51,6 +52,7 @@ internal sealed class TieredMemory : IMemoryPlatform
         _node = new byte[pages];
         Array.Fill(_node, (byte)SlowNode);
         _referenced = new bool[pages];
+        _accessed = new bool[pages];
         _promotedUnused = new bool[pages];
         _hot = new bool[pages];
         _highWatermark = fastPages * 95L / 100;
@@ -103,8 +105,21 @@ internal sealed class TieredMemory : IMemoryPlatform
     public bool Access(int page)
     {
         _referenced[page] = true;
+        _accessed[page] = true;
         _promotedUnused[page] = false;
         return _node[page] == FastNode;
+    }
+
+    /// <summary>
+    /// The page's Accessed bit as a page-table walker (DAMON) reads it: true when the page was
+    /// accessed since the last call for it; clears it. Separate from the reclaim clock's bit, as
+    /// DAMON's idle marking is separate from the LRU's.
+    /// </summary>
+    public bool TestAndClearAccessed(int page)
+    {
+        bool was = _accessed[page];
+        _accessed[page] = false;
+        return was;
     }
 
     /// <summary>Makes <paramref name="pages"/> the hot set (the time-to-hot metric counts its pages on node 0).</summary>

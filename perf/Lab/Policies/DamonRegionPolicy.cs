@@ -3,19 +3,22 @@ using HotPage.Interop.Platform;
 namespace HotPage.Perf.Lab.Policies;
 
 /// <summary>
-/// A DAMON-like region policy, written for the lab (a rival, so not HotPage's code): the working
-/// set is covered by contiguous regions whose number adapts between <c>minRegions</c> and
-/// <c>maxRegions</c>; each region counts the accesses that land in it per aggregation interval
-/// (here the lab's sampled stream; DAMON checks one sampled page per region per sampling
-/// interval) and keeps a moving average of accesses per page. After each aggregation:
+/// A DAMON-like region policy, written for the lab (a rival, so not HotPage's code). DAMON's
+/// mechanism: the address space is covered by contiguous regions whose number adapts between
+/// <c>minRegions</c> and <c>maxRegions</c>; every sampling interval (here each tick) DAMON checks
+/// one random page per region for its Accessed bit (set since the previous check) and counts
+/// <c>nr_accesses</c>; every aggregation interval:
 /// <list type="number">
-/// <item>a DAMOS-like <c>migrate_hot</c> scheme promotes whole regions, hottest first, whose
-/// per-page access rate is at least <c>hotFactor</c> times the mean, within a quota of pages per
-/// interval (the same MB/s budget the other policies get);</item>
-/// <item>adjacent regions whose rates differ by at most a tenth of the highest rate merge;</item>
+/// <item>a DAMOS <c>migrate_hot</c>-like scheme promotes whole regions, highest <c>nr_accesses</c>
+/// first, with at least <c>minNrAccesses</c>, within a quota of pages per interval (the same MB/s
+/// budget the other policies get);</item>
+/// <item>adjacent regions whose <c>nr_accesses</c> differ by at most a tenth of the highest merge
+/// (up to a size of the whole over <c>minRegions</c>);</item>
 /// <item>while there are fewer than half of <c>maxRegions</c>, every region splits in two at a
-/// random point (DAMON's adaptive region adjustment).</item>
+/// random point.</item>
 /// </list>
+/// Its observation is the Accessed bit of one page per region, DAMON's own, not the lab's 1-in-N
+/// sampled stream: a region policy fed single sampled addresses would not be DAMON.
 /// </summary>
 internal sealed class DamonRegionPolicy : IPolicy
 {
@@ -23,25 +26,24 @@ internal sealed class DamonRegionPolicy : IPolicy
     private readonly long _aggregationMs;
     private readonly int _minRegions;
     private readonly int _maxRegions;
-    private readonly double _hotFactor;
+    private readonly int _minNrAccesses;
     private readonly long _quotaPages;
     private readonly List<DamonRegion> _regions = [];
     private TieredMemory? _memory;
     private LabRandom _random = new(42);
     private long _nextAggregation;
-    private long _hits;
     private nint[] _addresses = [];
     private int[] _nodes = [];
     private PageStatus[] _status = [];
     private long _aggregations, _regionsPromoted, _splits, _merges;
 
     /// <summary>Creates the policy.</summary>
-    public DamonRegionPolicy(long aggregationMs, int minRegions, int maxRegions, double hotFactor, long rateLimitMbps)
+    public DamonRegionPolicy(long aggregationMs, int minRegions, int maxRegions, int minNrAccesses, long rateLimitMbps)
     {
         _aggregationMs = aggregationMs;
         _minRegions = minRegions;
         _maxRegions = maxRegions;
-        _hotFactor = hotFactor;
+        _minNrAccesses = minNrAccesses;
         _quotaPages = Math.Max(1, rateLimitMbps * 256 * aggregationMs / 1000);
         RateLimitMbps = rateLimitMbps;
     }
@@ -54,7 +56,7 @@ internal sealed class DamonRegionPolicy : IPolicy
 
     /// <inheritdoc/>
     public string Description => FormattableString.Invariant(
-        $"lab model: {_minRegions}..{_maxRegions} adaptive regions, {_aggregationMs} ms aggregation, promote regions at >= {_hotFactor}x the mean rate, quota {RateLimitMbps} MB/s");
+        $"lab model: {_minRegions}..{_maxRegions} adaptive regions, one Accessed-bit check per region per tick, {_aggregationMs} ms aggregation, promote regions with nr_accesses >= {_minNrAccesses}, quota {RateLimitMbps} MB/s");
 
     /// <inheritdoc/>
     public IReadOnlyList<KeyValuePair<string, long>> Counters =>
@@ -73,7 +75,9 @@ internal sealed class DamonRegionPolicy : IPolicy
         int size = memory.Pages / _minRegions;
         for (int start = 0; start < memory.Pages; start += size)
         {
-            _regions.Add(new DamonRegion { Start = start, End = Math.Min(memory.Pages, start + size) });
+            var r = new DamonRegion { Start = start, End = Math.Min(memory.Pages, start + size) };
+            PickSample(r);
+            _regions.Add(r);
         }
 
         _nextAggregation = clock.NowMs + _aggregationMs;
@@ -85,27 +89,22 @@ internal sealed class DamonRegionPolicy : IPolicy
     /// <inheritdoc/>
     public void OnSample(int page, long nowMs)
     {
-        int lo = 0, hi = _regions.Count - 1;
-        while (lo < hi)
-        {
-            int mid = (lo + hi + 1) >>> 1;
-            if (_regions[mid].Start <= page)
-            {
-                lo = mid;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-
-        _regions[lo].Hits++;
-        _hits++;
+        // DAMON does not use the sampled stream: it reads Accessed bits (OnTick).
     }
 
     /// <inheritdoc/>
     public void OnTick(long nowMs)
     {
+        foreach (DamonRegion r in _regions)
+        {
+            if (_memory!.TestAndClearAccessed(r.SamplePage))
+            {
+                r.NrAccesses++;
+            }
+
+            PickSample(r);
+        }
+
         if (nowMs < _nextAggregation)
         {
             return;
@@ -113,31 +112,27 @@ internal sealed class DamonRegionPolicy : IPolicy
 
         _nextAggregation += _aggregationMs;
         _aggregations++;
-        double max = 0;
+        int max = _regions.Max(r => r.NrAccesses);
+        Promote();
+        Merge(Math.Max(1, max / 10));
         foreach (DamonRegion r in _regions)
         {
-            double rate = (double)r.Hits / r.Size;
-            r.Rate = _aggregations == 1 ? rate : (0.75 * r.Rate) + (0.25 * rate);
-            r.Hits = 0;
-            max = Math.Max(max, r.Rate);
+            r.NrAccesses = 0;
         }
 
-        double mean = _regions.Sum(r => r.Rate * r.Size) / _memory!.Pages;
-        _hits = 0;
-        Promote(mean);
-        Merge(max / 10);
         Split();
     }
 
-    private void Promote(double mean)
+    private void PickSample(DamonRegion r)
     {
-        if (mean <= 0)
-        {
-            return;
-        }
+        r.SamplePage = r.Start + _random.NextInt(r.Size);
+        _memory!.TestAndClearAccessed(r.SamplePage);
+    }
 
+    private void Promote()
+    {
         int n = 0;
-        foreach (DamonRegion r in _regions.Where(r => r.Rate >= _hotFactor * mean).OrderByDescending(r => r.Rate))
+        foreach (DamonRegion r in _regions.Where(r => r.NrAccesses >= _minNrAccesses).OrderByDescending(r => r.NrAccesses))
         {
             bool any = false;
             for (int p = r.Start; p < r.End && n < _quotaPages; p++)
@@ -164,15 +159,15 @@ internal sealed class DamonRegionPolicy : IPolicy
         }
     }
 
-    private void Merge(double threshold)
+    private void Merge(int threshold)
     {
         int maxSize = Math.Max(MinRegionPages, _memory!.Pages / _minRegions);
         for (int i = 0; i + 1 < _regions.Count;)
         {
             DamonRegion a = _regions[i], b = _regions[i + 1];
-            if (Math.Abs(a.Rate - b.Rate) <= threshold && a.Size + b.Size <= maxSize)
+            if (Math.Abs(a.NrAccesses - b.NrAccesses) <= threshold && a.Size + b.Size <= maxSize)
             {
-                a.Rate = ((a.Rate * a.Size) + (b.Rate * b.Size)) / (a.Size + b.Size);
+                a.NrAccesses = ((a.NrAccesses * a.Size) + (b.NrAccesses * b.Size)) / (a.Size + b.Size);
                 a.End = b.End;
                 _regions.RemoveAt(i + 1);
                 _merges++;
@@ -200,8 +195,11 @@ internal sealed class DamonRegionPolicy : IPolicy
             }
 
             int at = r.Start + MinRegionPages + _random.NextInt(r.Size - (2 * MinRegionPages) + 1);
-            _regions.Insert(i + 1, new DamonRegion { Start = at, End = r.End, Rate = r.Rate });
+            var right = new DamonRegion { Start = at, End = r.End };
             r.End = at;
+            PickSample(r);
+            PickSample(right);
+            _regions.Insert(i + 1, right);
             _splits++;
         }
     }
@@ -215,8 +213,8 @@ internal sealed class DamonRegionPolicy : IPolicy
     {
         public int Start;
         public int End;
-        public long Hits;
-        public double Rate;
+        public int SamplePage;
+        public int NrAccesses;
 
         public int Size => End - Start;
     }
