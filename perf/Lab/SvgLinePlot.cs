@@ -34,9 +34,9 @@ internal sealed class SvgLinePlot
     public void Add(string name, IReadOnlyList<(double X, double Y)> points) => _series.Add((name, points));
 
     /// <summary>The SVG document.</summary>
-    public string Render(int width = 760, int height = 420)
+    public string Render(int width = 820, int height = 420)
     {
-        const int Left = 64, Right = 210, Top = 40, Bottom = 52;
+        const int Left = 64, Right = 250, Top = 40, Bottom = 52;
         double plotW = width - Left - Right, plotH = height - Top - Bottom;
         double xMin = _series.SelectMany(s => s.Points).Select(p => p.X).DefaultIfEmpty(0).Min();
         double xMax = _series.SelectMany(s => s.Points).Select(p => p.X).DefaultIfEmpty(1).Max();
