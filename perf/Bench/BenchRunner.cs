@@ -30,7 +30,8 @@ namespace HotPage.Perf.Bench;
 /// allocation figures are the same either way (the memory diagnoser counts the thread's bytes).
 /// A class with its own <c>[Config]</c> jobs keeps them (shortened in quick mode).
 /// Full: every benchmark, BenchmarkDotNet's default job, out of process (so per-job environment
-/// variables such as ISA switches take effect): this is what RESULTS.md cites.
+/// variables such as ISA switches take effect), with a 15-minute build timeout: this is what
+/// RESULTS.md cites.
 /// </remarks>
 internal static class BenchRunner
 {
@@ -62,6 +63,7 @@ internal static class BenchRunner
             .AddColumnProvider(DefaultColumnProviders.Instance)
             .AddLogger(ConsoleLogger.Default)
             .WithArtifactsPath(artifacts)
+            .WithBuildTimeout(TimeSpan.FromMinutes(15)) // the generated project's build takes minutes on a loaded 2-core machine; the default is 2
             .WithOptions(ConfigOptions.JoinSummary | ConfigOptions.DisableLogFile);
 
         if (filters.Count > 0)
