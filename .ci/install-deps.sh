@@ -3,6 +3,7 @@
 set -euo pipefail
 need=()
 command -v gcc >/dev/null || need+=(gcc)
+command -v jq >/dev/null || need+=(jq)
 if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
