@@ -15,8 +15,9 @@ namespace HotPage.Hosting;
 /// </summary>
 public sealed class HotPageHost : IDisposable
 {
-    private HotPageHost(IMemoryPlatform platform, HotPageEngine engine, Promoter promoter, bool assumeLower)
+    private HotPageHost(IMemoryPlatform platform, HotPageEngine engine, Promoter promoter, bool assumeLower, IHugePageInfo? hugePages)
     {
+        HugePages = hugePages;
         Platform = platform;
         Engine = engine;
         Promoter = promoter;
@@ -31,6 +32,9 @@ public sealed class HotPageHost : IDisposable
 
     /// <summary>The promoter.</summary>
     public Promoter Promoter { get; }
+
+    /// <summary>Folio sizes for the promoter's huge-page decisions (Linux; unavailable without root).</summary>
+    public IHugePageInfo? HugePages { get; }
 
     /// <summary>True when registered pages are tracked without asking where they reside.</summary>
     public bool AssumeLowerTier { get; }
@@ -75,12 +79,14 @@ public sealed class HotPageHost : IDisposable
         {
             bool assumeLower = config.Residency == "assume-lower";
             var engine = new HotPageEngine(platform.GetTopology(), tunables, assumeLower ? null : platform);
+            IHugePageInfo? huge = OperatingSystem.IsLinux() ? new LinuxHugePageInfo() : null;
             try
             {
-                return new HotPageHost(platform, engine, new Promoter(engine, platform), assumeLower);
+                return new HotPageHost(platform, engine, new Promoter(engine, platform, hugePages: huge), assumeLower, huge);
             }
             catch
             {
+                (huge as IDisposable)?.Dispose();
                 engine.Dispose();
                 throw;
             }
@@ -96,6 +102,7 @@ public sealed class HotPageHost : IDisposable
     public void Dispose()
     {
         Promoter.Dispose();
+        (HugePages as IDisposable)?.Dispose();
         Engine.Dispose();
         Platform.Dispose();
     }

@@ -138,6 +138,11 @@ internal sealed class Daemon : IDisposable
 
         NumaTopology topo = _host.Topology;
         Log($"hotpaged: platform {_host.Platform.Name}, {topo.Nodes.Count} node(s), top tier {string.Join(',', topo.TopTierNodes)}, lower tiers {(topo.LowerTierNodes.Count == 0 ? "none" : string.Join(',', topo.LowerTierNodes))}, residency {(_host.AssumeLowerTier ? "assume-lower" : "query")}, table {_host.Engine.Capacity} pages");
+        if (_host.HugePages is { IsAvailable: false } huge)
+        {
+            Log($"hotpaged: {huge.UnavailableReason}");
+        }
+
         lock (_gate)
         {
             foreach ((int pid, string text) in maps)
