@@ -33,7 +33,7 @@ public static unsafe partial class LibC
     public const int MADV_HUGEPAGE = 14;
 
     /// <summary>What mmap returns on failure: <c>(void*)-1</c>.</summary>
-    public static void* MAP_FAILED => unchecked((void*)-1);
+    public static void* MAP_FAILED => unchecked((void*)(nint)(-1));
 
     /// <summary>mmap(2). Returns <see cref="MAP_FAILED"/> with errno on failure.</summary>
     [LibraryImport(LibraryNames.LibC, SetLastError = true)]

@@ -840,6 +840,7 @@ public sealed class SimulatedPlatform : IMemoryPlatform, IHugePageInfo
 
     private static ulong SplitMix(ulong seed)
     {
+        // Wrapping arithmetic on purpose (Debug builds check overflow).
         unchecked
         {
             ulong z = seed + 0x9E3779B97F4A7C15UL;

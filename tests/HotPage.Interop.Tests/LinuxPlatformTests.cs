@@ -15,8 +15,11 @@ public class LinuxPlatformContractTests : PlatformContractTests
 {
     protected override IMemoryPlatform CreatePlatform() => new LinuxPlatform();
 
-    protected override unsafe void MakeNotPresent(IMemoryPlatform platform, nint page, nuint length) =>
-        Assert.That(LibC.madvise((void*)page, length, LibC.MADV_DONTNEED), Is.Zero, "MADV_DONTNEED drops a private anonymous page");
+    protected override unsafe nint NotPresentPage(IMemoryPlatform platform, nint candidate)
+    {
+        Assert.That(LibC.madvise((void*)candidate, 4096, LibC.MADV_DONTNEED), Is.Zero, "MADV_DONTNEED drops a private anonymous page");
+        return candidate;
+    }
 }
 
 [TestFixture]

@@ -18,8 +18,11 @@ public abstract class PlatformContractTests
     /// <summary>A fresh platform for one test.</summary>
     protected abstract IMemoryPlatform CreatePlatform();
 
-    /// <summary>Makes the page at <paramref name="page"/> (inside memory the platform allocated) mapped but not present.</summary>
-    protected abstract void MakeNotPresent(IMemoryPlatform platform, nint page, nuint length);
+    /// <summary>
+    /// An address that is mapped but whose page is not present: <paramref name="candidate"/> (a page of
+    /// memory the platform allocated) made so, or another page the subclass owns and releases itself.
+    /// </summary>
+    protected abstract nint NotPresentPage(IMemoryPlatform platform, nint candidate);
 
     [SetUp]
     public void SetUp()
@@ -139,8 +142,7 @@ public abstract class PlatformContractTests
     [Test]
     public void PageNotPresentGivesEnoent()
     {
-        nint page = _memory.Address + Platform.PageSize;
-        MakeNotPresent(Platform, page, (nuint)Platform.PageSize);
+        nint page = NotPresentPage(Platform, _memory.Address + Platform.PageSize);
         var status = new PageStatus[2];
 
         PlatformResult r = Platform.QueryPages(0, [_memory.Address, page], status);
@@ -212,6 +214,9 @@ public class SimulatedPlatformContractTests : PlatformContractTests
 {
     protected override IMemoryPlatform CreatePlatform() => new SimulatedPlatform(SimulatedMachine.TwoTier(1024, 4096));
 
-    protected override void MakeNotPresent(IMemoryPlatform platform, nint page, nuint length) =>
-        ((SimulatedPlatform)platform).MarkNotPresent(0, page, length);
+    protected override nint NotPresentPage(IMemoryPlatform platform, nint candidate)
+    {
+        ((SimulatedPlatform)platform).MarkNotPresent(0, candidate, 4096);
+        return candidate;
+    }
 }
