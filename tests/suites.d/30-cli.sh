@@ -10,6 +10,7 @@ passed=0; failed=0
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1"; failed=$((failed + 1)); }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+jqe() { jq -e "$@" > /dev/null; } # a JSON condition, quietly
 
 bin=$(bash tests/publish-if-stale.sh hotpaged) || { fail "publish hotpaged"; echo "$passed passed, $failed failed"; exit 1; }
 hp=$root/$bin
@@ -50,7 +51,7 @@ if grep -q "avx2" /proc/cpuinfo || [ "$want" = Vector128 ]; then
 fi
 "$hp" topology --json > "$work/topo.json" 2>&1; check "topology --json exits 0" [ $? -eq 0 ]
 check "topology --json is JSON with nodes, tiers, sources, vector_path" \
-    jq -e '(.nodes | length) >= 1 and (.nodes[0].distances | length) >= 1 and (.top_tier_nodes | length) >= 1 and (.sources | length) == 4 and (.vector_path | length) > 0 and .nodes[0].total_bytes > 0' "$work/topo.json"
+    jqe '(.nodes | length) >= 1 and (.nodes[0].distances | length) >= 1 and (.top_tier_nodes | length) >= 1 and (.sources | length) == 4 and (.vector_path | length) > 0 and .nodes[0].total_bytes > 0' "$work/topo.json"
 
 # --- bad configs ------------------------------------------------------------------------------
 bad_config() {
@@ -86,7 +87,7 @@ check "run --duration 3 exits 0" [ $rc -eq 0 ]
 check "run logs the watched pid" grep -q "watching pid $w1" "$work/run.err"
 check "run prints the final counters" grep -q "^pgpromote_success " "$work/run.out"
 check "stats JSON: pid, regions tracked, duration stop" \
-    jq -e --argjson p "$w1" '.pids == [$p] and .counters.hotpage_tracked_regions >= 1 and .counters.hotpage_tracked_pages >= 8192 and (.stop_reason | test("duration")) and .counters.pgpromote_rounds >= 1' "$work/stats.json"
+    jqe --argjson p "$w1" '.pids == [$p] and .counters.hotpage_tracked_regions >= 1 and .counters.hotpage_tracked_pages >= 8192 and (.stop_reason | test("duration")) and .counters.pgpromote_rounds >= 1' "$work/stats.json"
 check "the control socket is removed at exit" [ ! -e "$work/a.sock" ]
 
 # --- stat, metrics and tune against a running daemon; a watched process exits; SIGTERM ----------
@@ -102,7 +103,7 @@ check "the socket is owner-only (0600)" [ "$(stat -c %a "$work/b.sock")" = 600 ]
 check "stat prints kernel-style counters" grep -qE '^pghot_recorded_accesses [0-9]+$' "$work/stat"
 check "stat shows two watched processes" grep -qx 'hotpage_watched_processes 2' "$work/stat"
 "$hp" stat --json --socket "$work/b.sock" > "$work/stat.json" 2>&1
-check "stat --json is JSON" jq -e '.pgpromote_rounds >= 0 and .hotpage_watched_processes == 2' "$work/stat.json"
+check "stat --json is JSON" jqe '.pgpromote_rounds >= 0 and .hotpage_watched_processes == 2' "$work/stat.json"
 "$hp" metrics --socket "$work/b.sock" > "$work/metrics" 2>&1
 check "metrics is Prometheus text" bash -c "grep -qx '# TYPE hotpage_pgpromote_success counter' '$work/metrics' && grep -qE '^hotpage_pgpromote_success [0-9]+$' '$work/metrics' && grep -qx '# TYPE hotpage_native_bytes gauge' '$work/metrics'"
 "$hp" tune freq_threshold_max=5 --socket "$work/b.sock" > "$work/tune" 2>&1; rc=$?
@@ -129,8 +130,8 @@ cat "$work/run2.err"
 check "SIGTERM mid-run exits 0" [ $rc -eq 0 ]
 check "SIGTERM is logged with the final summary" grep -q "SIGTERM received; stopping after" "$work/run2.err"
 check "final counters printed after SIGTERM" grep -q "^pghot_recorded_accesses " "$work/run2.out"
-check "stats JSON written after SIGTERM" jq -e '(.stop_reason | test("SIGTERM")) and .counters.hotpage_exited_processes == 1' "$work/stats2.json"
-check "the tuned value stayed in effect" jq -e '.counters.hot_threshold <= 5' "$work/stats2.json"
+check "stats JSON written after SIGTERM" jqe '(.stop_reason | test("SIGTERM")) and .counters.hotpage_exited_processes == 1' "$work/stats2.json"
+check "the tuned value stayed in effect" jqe '.counters.hot_threshold <= 5' "$work/stats2.json"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
