@@ -12,7 +12,8 @@ namespace HotPage.Engine.Sources;
 /// of a page reads its idle bit (a page marked idle at the previous visit whose bit is now clear was
 /// accessed in between: reported), then marks it idle again. The bitmap file is indexed by PFN:
 /// 64-bit words, PFN <c>p</c> is bit <c>p % 64</c> of the word at byte offset <c>p / 64 * 8</c>, read
-/// and written 8 bytes at a time; writing a 1 bit marks the page idle, 0 bits change nothing.
+/// and written 8 bytes at a time; writing a 1 bit marks the page idle, 0 bits change nothing (the
+/// source writes back the words it read with its bits added, so a plain fixture file behaves alike).
 /// PFNs come from pagemap, so the daemon needs CAP_SYS_ADMIN.
 /// </summary>
 /// <remarks>
@@ -150,10 +151,12 @@ public sealed class IdlePageSource : PagemapScanSource
             marked.Set(index);
         }
 
-        // Mark: one write of the whole word range (zero bits leave pages alone), or a word per page.
+        // Mark: the words as just read with this chunk's bits added, written back in one range (or a
+        // word per page when the PFNs are far apart). Bits that were 0 stay 0, bits that read 1 (idle)
+        // are written as 1 again: for the kernel that re-marks a page that already reads idle (a
+        // no-op), and a plain file (the tests' fixture) sees the same result the kernel would.
         if (oneRange)
         {
-            range.Clear();
             for (int k = 0; k < n; k++)
             {
                 int at = (int)((_pfn[k] >> 6) - minWord) * 8;
@@ -167,7 +170,9 @@ public sealed class IdlePageSource : PagemapScanSource
         {
             for (int k = 0; k < n; k++)
             {
-                BinaryPrimitives.WriteUInt64LittleEndian(range, 1UL << (int)(_pfn[k] & 63));
+                ReadWords(bitmap, _pfn[k] >> 6, range);
+                ulong w = BinaryPrimitives.ReadUInt64LittleEndian(range) | (1UL << (int)(_pfn[k] & 63));
+                BinaryPrimitives.WriteUInt64LittleEndian(range, w);
                 WriteWords(bitmap, _pfn[k] >> 6, range);
             }
         }
