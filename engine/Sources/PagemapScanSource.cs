@@ -179,11 +179,14 @@ public abstract class PagemapScanSource : ITemperatureSource
     }
 
     /// <summary>Scans one slice of <paramref name="pid"/> now, ignoring the period (benchmarks, tests).</summary>
-    internal long ScanSliceNow(int pid, long budgetPages) => ScanSlice(_procs[pid], budgetPages);
+    /// <param name="pid">An attached process.</param>
+    /// <param name="budgetPages">Most pages to scan.</param>
+    /// <param name="rereadMaps">False: keep the mappings of the last pass (benchmarks of the walk alone).</param>
+    internal long ScanSliceNow(int pid, long budgetPages, bool rereadMaps = true) => ScanSlice(_procs[pid], budgetPages, rereadMaps);
 
-    private long ScanSlice(ScanProcess p, long budget)
+    private long ScanSlice(ScanProcess p, long budget, bool rereadMaps = true)
     {
-        if (p.VmaIndex == 0 && p.Cursor == 0)
+        if (p.VmaIndex == 0 && p.Cursor == 0 && (rereadMaps || p.Vmas.Count == 0))
         {
             BeginPass(p);
         }

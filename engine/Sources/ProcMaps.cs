@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace HotPage.Engine.Sources;
 
@@ -54,10 +57,29 @@ public static class ProcMaps
     public static List<Vma> Read(int pid, string procRoot = "/proc")
     {
         string path = Path.Combine(procRoot, pid == 0 ? "self" : pid.ToString(CultureInfo.InvariantCulture), "maps");
-        string text;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        int length = 0;
         try
         {
-            text = File.ReadAllText(path);
+            // Read the whole file into a pooled buffer: a large process's maps run to hundreds of
+            // kilobytes, and a string of it would land on the large object heap at every pass.
+            using (SafeFileHandle h = File.OpenHandle(path, FileMode.Open, FileAccess.Read))
+            {
+                int r;
+                while ((r = RandomAccess.Read(h, buffer.AsSpan(length), length)) > 0)
+                {
+                    length += r;
+                    if (length == buffer.Length)
+                    {
+                        byte[] bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+                }
+            }
+
+            return Parse(buffer.AsSpan(0, length));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -71,8 +93,45 @@ public static class ProcMaps
         {
             throw new SourceException("maps", pid, $"reading {path} failed: {e.Message}", e);
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
-        return Parse(text);
+    /// <summary>Parses maps text given as UTF-8 bytes (what the kernel writes).</summary>
+    public static List<Vma> Parse(ReadOnlySpan<byte> utf8)
+    {
+        var result = new List<Vma>();
+        Span<char> chars = stackalloc char[4096 + 256];
+        int lineNo = 0;
+        while (!utf8.IsEmpty)
+        {
+            lineNo++;
+            int nl = utf8.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = nl < 0 ? utf8 : utf8[..nl];
+            utf8 = nl < 0 ? default : utf8[(nl + 1)..];
+            if (line.IsEmpty)
+            {
+                continue;
+            }
+
+            int n = Encoding.UTF8.GetChars(line[..Math.Min(line.Length, 4096)], chars);
+            ReadOnlySpan<char> text = chars[..n].TrimEnd();
+            if (text.IsEmpty)
+            {
+                continue;
+            }
+
+            if (!TryParseLine(text, out Vma vma))
+            {
+                throw new FormatException($"/proc/PID/maps line {lineNo} is not 'start-end perms offset dev inode [path]': '{text.ToString()}'");
+            }
+
+            result.Add(vma);
+        }
+
+        return result;
     }
 
     /// <summary>Parses maps text; malformed lines throw <see cref="FormatException"/> naming the line.</summary>
