@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Versioning;
 using HotPage.Engine.Records;
 using HotPage.Engine.Tunables;
@@ -267,6 +270,53 @@ public abstract class PagemapScanSource : ITemperatureSource
 
         p.Vmas = next;
         OnPassStart(p);
+    }
+
+    /// <summary>
+    /// The index of the first entry at or after <paramref name="from"/> whose raw value has every bit
+    /// of <paramref name="mask"/> set, or <c>entries.Length</c>. Vectorized: a pass over a mostly clean
+    /// range (no soft-dirty page) costs about what reading it cost.
+    /// </summary>
+    protected internal static int NextWithAll(ReadOnlySpan<PagemapEntry> entries, int from, ulong mask)
+    {
+        ReadOnlySpan<ulong> raw = MemoryMarshal.Cast<PagemapEntry, ulong>(entries);
+        int i = from;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<ulong> m = Vector256.Create(mask);
+            for (; i + Vector256<ulong>.Count <= raw.Length; i += Vector256<ulong>.Count)
+            {
+                Vector256<ulong> v = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(raw), (nuint)i);
+                uint hits = Vector256.Equals(v & m, m).ExtractMostSignificantBits();
+                if (hits != 0)
+                {
+                    return i + BitOperations.TrailingZeroCount(hits);
+                }
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Vector128<ulong> m = Vector128.Create(mask);
+            for (; i + Vector128<ulong>.Count <= raw.Length; i += Vector128<ulong>.Count)
+            {
+                Vector128<ulong> v = Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(raw), (nuint)i);
+                uint hits = Vector128.Equals(v & m, m).ExtractMostSignificantBits();
+                if (hits != 0)
+                {
+                    return i + BitOperations.TrailingZeroCount(hits);
+                }
+            }
+        }
+
+        for (; i < raw.Length; i++)
+        {
+            if ((raw[i] & mask) == mask)
+            {
+                return i;
+            }
+        }
+
+        return raw.Length;
     }
 
     /// <summary>True when the page at <paramref name="pfn"/> is one the options ask to watch.</summary>

@@ -93,10 +93,9 @@ public sealed class SoftDirtySource : PagemapScanSource
     protected override void ProcessChunk(ScanProcess process, VmaState vma, long firstIndex, ulong firstAddress, ReadOnlySpan<PagemapEntry> entries)
     {
         const ulong PresentAndDirty = (1UL << 63) | (1UL << 55);
-        for (int i = 0; i < entries.Length; i++)
+        for (int i = NextWithAll(entries, 0, PresentAndDirty); i < entries.Length; i = NextWithAll(entries, i + 1, PresentAndDirty))
         {
-            ulong raw = entries[i].Raw;
-            if ((raw & PresentAndDirty) == PresentAndDirty && IsWatched(entries[i].Pfn))
+            if (IsWatched(entries[i].Pfn))
             {
                 Report(process.Pid, firstAddress + ((ulong)i << 12));
             }

@@ -114,8 +114,6 @@ public unsafe class PagemapScanBenchmarks
     /// <summary>The scan machinery with the soft-dirty source's per-entry test, always available (this kernel lacks soft-dirty), no clear_refs.</summary>
     private sealed class WalkSource(EngineTunables tunables, ScanOptions options) : PagemapScanSource(new NullSink(), tunables, options)
     {
-        public long Present { get; private set; }
-
         public override string Name => "walk";
 
         public override AccessSource Tag => AccessSource.SoftDirty;
@@ -124,24 +122,79 @@ public unsafe class PagemapScanBenchmarks
 
         protected override void ProcessChunk(ScanProcess process, VmaState vma, long firstIndex, ulong firstAddress, ReadOnlySpan<PagemapEntry> entries)
         {
+            // Exactly SoftDirtySource.ProcessChunk.
             const ulong PresentAndDirty = (1UL << 63) | (1UL << 55);
-            long present = 0;
-            for (int i = 0; i < entries.Length; i++)
+            for (int i = NextWithAll(entries, 0, PresentAndDirty); i < entries.Length; i = NextWithAll(entries, i + 1, PresentAndDirty))
             {
-                ulong raw = entries[i].Raw;
-                present += (long)(raw >> 63);
-                if ((raw & PresentAndDirty) == PresentAndDirty && IsWatched(entries[i].Pfn))
+                if (IsWatched(entries[i].Pfn))
                 {
                     Report(process.Pid, firstAddress + ((ulong)i << 12));
                 }
             }
-
-            Present += present;
         }
     }
 
     private sealed class NullSink : IAccessSink
     {
         public int Deliver(int pid, ReadOnlySpan<AccessRecord> records) => 0;
+    }
+}
+
+/// <summary>
+/// The same comparison without BenchmarkDotNet, robust against a shared machine: raw pread and the
+/// scan walk alternate, round after round, in one process, and the minimum and median of each are
+/// kept. Run: <c>HotPage.Perf sources-interleaved [rounds]</c>.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public static class PagemapScanInterleaved
+{
+    /// <summary>Prints a table row per (mapped GiB, touched) case.</summary>
+    public static void Run(int rounds)
+    {
+        Console.WriteLine("| mapped | touched | raw pread min / median | scan walk min / median | scan pass (maps re-read) min / median | walk/raw (min) | pass/raw (min) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (int gib in new[] { 1, 16 })
+        {
+            foreach (bool touched in new[] { false, true })
+            {
+                var b = new PagemapScanBenchmarks { MappedGiB = gib, Touched = touched };
+                b.Setup();
+                try
+                {
+                    var raw = new List<double>();
+                    var walk = new List<double>();
+                    var pass = new List<double>();
+                    for (int r = 0; r < rounds + 2; r++)
+                    {
+                        double tr = Time(() => b.RawPread()), tw = Time(() => b.ScanWalk()), tp = Time(() => b.ScanPass());
+                        if (r >= 2)
+                        {
+                            raw.Add(tr);
+                            walk.Add(tw);
+                            pass.Add(tp);
+                        }
+                    }
+
+                    Console.WriteLine($"| {gib} GiB | {(touched ? "1 in 64 pages" : "none")} | {raw.Min():F2} / {Median(raw):F2} ms | {walk.Min():F2} / {Median(walk):F2} ms | {pass.Min():F2} / {Median(pass):F2} ms | {walk.Min() / raw.Min():F2} | {pass.Min() / raw.Min():F2} |");
+                }
+                finally
+                {
+                    b.Cleanup();
+                }
+            }
+        }
+    }
+
+    private static double Time(Func<long> f)
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        _ = f();
+        return System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+    }
+
+    private static double Median(List<double> v)
+    {
+        var s = v.Order().ToList();
+        return s[s.Count / 2];
     }
 }
