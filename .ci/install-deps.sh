@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Installs what HotPage's tests need beyond the .NET SDK. Idempotent; safe to run twice.
+#   gcc            C ABI tests and the guest workloads (tests/numa-guest/workloads)
+#   qemu-system-x86, busybox-static, cpio, gzip
+#                  the two-node QEMU guest of tests/numa-guest (suite 90-numa-guest)
 set -euo pipefail
 need=()
 command -v gcc >/dev/null || need+=(gcc)
+dpkg -s libc6-dev >/dev/null 2>&1 || need+=(libc6-dev)                 # libc.a for static workloads
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)   # /bin/busybox, static
+command -v cpio >/dev/null || need+=(cpio)
+command -v gzip >/dev/null || need+=(gzip)
 if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq "${need[@]}"
+    apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi

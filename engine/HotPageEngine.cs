@@ -309,7 +309,7 @@ public sealed class HotPageEngine : IDisposable
         }
 
         short[] targets = _targetOfNid;
-        int target = (uint)(nid + 1) < (uint)targets.Length ? targets[nid + 1] : -1;
+        int target = unchecked((uint)(nid + 1)) < (uint)targets.Length ? targets[nid + 1] : -1;
         if (target < 0)
         {
             ring.CountRejectedNode();
@@ -328,7 +328,7 @@ public sealed class HotPageEngine : IDisposable
             timeMs = NowMs;
         }
 
-        return ring.TryEnqueue(page, (uint)timeMs, (ushort)target, (byte)source) ? RecordResult.Recorded : RecordResult.Dropped;
+        return ring.TryEnqueue(page, unchecked((uint)timeMs), (ushort)target, (byte)source) ? RecordResult.Recorded : RecordResult.Dropped;
     }
 
     /// <summary>Reports a batch of accesses to pages of this process; one ring reservation per chunk.</summary>
@@ -355,7 +355,7 @@ public sealed class HotPageEngine : IDisposable
                     continue;
                 }
 
-                int target = (uint)(r.Nid + 1) < (uint)targets.Length ? targets[r.Nid + 1] : -1;
+                int target = unchecked((uint)(r.Nid + 1)) < (uint)targets.Length ? targets[r.Nid + 1] : -1;
                 if (target < 0)
                 {
                     ring.CountRejectedNode();
@@ -379,7 +379,7 @@ public sealed class HotPageEngine : IDisposable
 
                 ref StagedRecord s = ref valid[n++];
                 s.Page = page;
-                s.TimeMs = (uint)t;
+                s.TimeMs = unchecked((uint)t); // the table keeps time modulo 2^19
                 s.Target = (ushort)target;
                 s.Source = (byte)r.Source;
             }
@@ -555,6 +555,52 @@ public sealed class HotPageEngine : IDisposable
         lock (_consumerLock)
         {
             _table.MarkTopTier(page);
+        }
+    }
+
+    /// <summary>
+    /// Hot pages among <paramref name="pages"/> base pages from <paramref name="baseAddress"/> in
+    /// <paramref name="pid"/> (a huge page's frame): at or above <c>freq_threshold</c> with a last
+    /// access within the window at <paramref name="nowMs"/>. Pages outside registered regions count as cold.
+    /// </summary>
+    public int CountHotPages(int pid, ulong baseAddress, int pages, ulong nowMs)
+    {
+        uint now = unchecked((uint)nowMs) & PageWord.TimeMask;
+        int hot = 0;
+        lock (_consumerLock)
+        {
+            for (int i = 0; i < pages; i++)
+            {
+                long page = _regions.Lookup(pid, baseAddress + ((ulong)i << PageShift));
+                if (page < 0)
+                {
+                    continue;
+                }
+
+                uint w = _table.Word(page);
+                if (w != PageWord.TopTier && PageWord.Frequency(w) >= _table.Threshold && PageWord.Elapsed(now, PageWord.Time(w)) <= (int)_table.Window)
+                {
+                    hot++;
+                }
+            }
+        }
+
+        return hot;
+    }
+
+    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node.</summary>
+    public void MarkPromotedRange(int pid, ulong baseAddress, int pages)
+    {
+        lock (_consumerLock)
+        {
+            for (int i = 0; i < pages; i++)
+            {
+                long page = _regions.Lookup(pid, baseAddress + ((ulong)i << PageShift));
+                if (page >= 0)
+                {
+                    _table.MarkTopTier(page);
+                }
+            }
         }
     }
 

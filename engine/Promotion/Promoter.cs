@@ -41,11 +41,16 @@ public sealed class Promoter : IDisposable
     private readonly int _pageSize;
     private readonly AutoResetEvent _wake = new(false);
     private readonly ResidencyCursor _cursor = new();
+    private readonly IHugePageInfo? _huge;
 
     private PromotionCandidate[] _batch = [];
     private nint[] _addresses = [];
     private int[] _nodes = [];
     private PageStatus[] _status = [];
+    private FolioInfo[] _folios = [];
+    private int[] _entryFirst = [];
+    private int[] _entryCount = [];
+    private int[] _entryPages = [];
     private long[] _room = [];
     private nint[] _residencyPages = [];
     private PageStatus[] _residencyStatus = [];
@@ -59,9 +64,14 @@ public sealed class Promoter : IDisposable
     private long _candidates, _success, _failNoMem, _failBusy, _failGone, _failDenied, _failOther, _failNotMoved;
     private long _retried, _droppedBusy, _droppedDenied, _fallback, _watermarkRounds, _rateLimitedRounds;
     private long _thresholdUp, _thresholdDown, _demotedSeen, _residencyChecked, _errors;
+    private long _successHuge, _successHugePages, _thpCold, _thpNoRoom;
 
     /// <summary>Creates a promoter for <paramref name="engine"/>'s candidates, moving pages through <paramref name="platform"/>.</summary>
-    public Promoter(HotPageEngine engine, IMemoryPlatform platform, TimeProvider? time = null)
+    /// <param name="engine">The engine whose candidates are promoted.</param>
+    /// <param name="platform">Moves pages and reports free memory.</param>
+    /// <param name="time">The clock of the rate limit; the system clock when null.</param>
+    /// <param name="hugePages">Folio sizes (transparent huge pages); the platform's own when it offers them, else none (every page decided alone).</param>
+    public Promoter(HotPageEngine engine, IMemoryPlatform platform, TimeProvider? time = null, IHugePageInfo? hugePages = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(platform);
@@ -85,6 +95,7 @@ public sealed class Promoter : IDisposable
         }
 
         _pageSize = platform.PageSize;
+        _huge = hugePages ?? platform as IHugePageInfo;
         EnsureBuffers();
     }
 
@@ -109,6 +120,10 @@ public sealed class Promoter : IDisposable
             _addresses = GC.AllocateArray<nint>(batch, pinned: true);
             _nodes = GC.AllocateArray<int>(batch, pinned: true);
             _status = GC.AllocateArray<PageStatus>(batch, pinned: true);
+            _folios = new FolioInfo[batch];
+            _entryFirst = new int[batch];
+            _entryCount = new int[batch];
+            _entryPages = new int[batch];
         }
 
         if (_room.Length < _topology.NodeIdLimit)
@@ -259,33 +274,62 @@ public sealed class Promoter : IDisposable
 
         _droppedDenied += droppedDenied;
         pages = pages[..kept];
-        pages.Sort(static (x, y) => x.Pid.CompareTo(y.Pid));
+        pages.Sort(static (x, y) => x.Pid != y.Pid ? x.Pid.CompareTo(y.Pid) : x.Address.CompareTo(y.Address));
 
-        long promoted = 0, failed = 0, dropped = cold + droppedDenied;
+        long promoted = 0, promotedHuge = 0, failed = 0, dropped = cold + droppedDenied;
+        ulong nowMs = _engine.NowMs;
         for (int start = 0; start < pages.Length;)
         {
             int pid = pages[start].Pid;
             int end = start;
             while (end < pages.Length && pages[end].Pid == pid)
             {
-                _addresses[end - start] = (nint)pages[end].Address;
-                _nodes[end - start] = pages[end].TargetNode;
                 end++;
             }
 
-            int count = end - start;
-            PlatformResult call = _platform.MovePages(pid, _addresses.AsSpan(0, count), _nodes.AsSpan(0, count), _status.AsSpan(0, count));
+            Span<PromotionCandidate> group = pages[start..end];
+            int entries = BuildMoves(pid, group, ref budget, nowMs, ref dropped);
+            start = end;
+            if (entries == 0)
+            {
+                continue;
+            }
+
+            PlatformResult call = _platform.MovePages(pid, _addresses.AsSpan(0, entries), _nodes.AsSpan(0, entries), _status.AsSpan(0, entries));
             if (!call.IsSuccess)
             {
-                (long f, long d) = HandleCallFailure(pid, call.Error, pages.Slice(start, count));
+                (long f, long d) = HandleCallFailure(pid, call.Error, group, entries);
                 failed += f;
                 dropped += d;
+                continue;
             }
-            else
+
+            for (int k = 0; k < entries; k++)
             {
-                for (int i = 0; i < count; i++)
+                PageStatus status = _status[k];
+                if (_entryPages[k] > 1 && status.IsOnNode && _topology.IsTopTier(status.Node))
                 {
-                    (bool ok, bool drop) = HandlePage(pid, in pages[start + i], _status[i], ref budget);
+                    // One decision at huge-page granularity moved the whole folio: counted as such.
+                    _engine.MarkPromotedRange(pid, (ulong)_addresses[k], _entryPages[k]);
+                    for (int i = _entryFirst[k]; i < _entryFirst[k] + _entryCount[k]; i++)
+                    {
+                        _retries.Remove(group[i].Page);
+                    }
+
+                    _successHuge++;
+                    _successHugePages += _entryPages[k];
+                    if (budget.Tokens != double.MaxValue)
+                    {
+                        budget.Tokens -= (double)_entryPages[k] * _pageSize;
+                    }
+
+                    promotedHuge++;
+                    continue;
+                }
+
+                for (int i = _entryFirst[k]; i < _entryFirst[k] + _entryCount[k]; i++)
+                {
+                    (bool ok, bool drop) = HandlePage(pid, in group[i], status, ref budget);
                     if (ok)
                     {
                         promoted++;
@@ -297,11 +341,86 @@ public sealed class Promoter : IDisposable
                     }
                 }
             }
-
-            start = end;
         }
 
-        return new PromotionResult(extracted, promoted, failed, dropped);
+        return new PromotionResult(extracted, promoted, failed, dropped, promotedHuge);
+    }
+
+    /// <summary>
+    /// Turns one process's candidates into move entries in <c>_addresses</c>/<c>_nodes</c>. A
+    /// candidate in a transparent huge page is decided with the other candidates of its folio: the
+    /// folio moves as one entry (its base address) when at least <c>thp_hot_pct</c> of its pages
+    /// are hot and its target has room and rate budget for all of it; otherwise its candidates are
+    /// dropped (not hot enough as a whole) or requeued (no room now). Returns the entry count.
+    /// </summary>
+    private int BuildMoves(int pid, Span<PromotionCandidate> group, ref NodeBudget budget, ulong nowMs, ref long dropped)
+    {
+        int n = group.Length;
+        bool huge = _huge is { IsAvailable: true };
+        if (huge)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                _addresses[i] = (nint)group[i].Address;
+            }
+
+            huge = _huge!.QueryFolios(pid, _addresses.AsSpan(0, n), _folios.AsSpan(0, n)).IsSuccess;
+        }
+
+        long hotPct = _engine.Tunables["thp_hot_pct"];
+        int k = 0;
+        for (int i = 0; i < n;)
+        {
+            if (!huge || !_folios[i].IsLarge)
+            {
+                AddEntry(ref k, (nint)group[i].Address, group[i].TargetNode, i, 1, 1);
+                i++;
+                continue;
+            }
+
+            FolioInfo folio = _folios[i];
+            int j = i + 1;
+            while (j < n && _folios[j].Base == folio.Base)
+            {
+                j++;
+            }
+
+            int dest = group[i].TargetNode;
+            long extra = folio.Pages - (j - i);
+            int hot = _engine.CountHotPages(pid, (ulong)folio.Base, folio.Pages, nowMs);
+            if (hot * 100L < hotPct * folio.Pages)
+            {
+                _thpCold += j - i;
+                dropped += j - i;
+            }
+            else if (_room[dest] < extra || (budget.Tokens != double.MaxValue && budget.Tokens < (double)folio.Pages * _pageSize))
+            {
+                _thpNoRoom++;
+                for (int c = i; c < j; c++)
+                {
+                    _engine.Requeue(group[c].Page);
+                }
+            }
+            else
+            {
+                _room[dest] -= extra;
+                AddEntry(ref k, folio.Base, dest, i, j - i, folio.Pages);
+            }
+
+            i = j;
+        }
+
+        return k;
+    }
+
+    private void AddEntry(ref int k, nint address, int node, int first, int count, int pages)
+    {
+        _addresses[k] = address;
+        _nodes[k] = node;
+        _entryFirst[k] = first;
+        _entryCount[k] = count;
+        _entryPages[k] = pages;
+        k++;
     }
 
     private (bool Ok, bool Dropped) HandlePage(int pid, in PromotionCandidate c, PageStatus status, ref NodeBudget budget)
@@ -383,34 +502,45 @@ public sealed class Promoter : IDisposable
         return false;
     }
 
-    private (long Failed, long Dropped) HandleCallFailure(int pid, Errno error, ReadOnlySpan<PromotionCandidate> pages)
+    private (long Failed, long Dropped) HandleCallFailure(int pid, Errno error, ReadOnlySpan<PromotionCandidate> group, int entries)
     {
+        long pages = 0;
+        for (int k = 0; k < entries; k++)
+        {
+            pages += _entryCount[k];
+        }
+
         switch (error)
         {
             case Errno.ESRCH:
-                _failGone += pages.Length;
-                foreach (ref readonly PromotionCandidate c in pages)
-                {
-                    _engine.Forget(c.Page);
-                }
-
-                Deny(pid, error, $"process {pid} is gone (ESRCH); its pages are dropped");
-                return (pages.Length, pages.Length);
             case Errno.EPERM:
             case Errno.EACCES:
-                _failDenied += pages.Length;
-                foreach (ref readonly PromotionCandidate c in pages)
+                for (int k = 0; k < entries; k++)
                 {
-                    _engine.Forget(c.Page);
+                    for (int i = _entryFirst[k]; i < _entryFirst[k] + _entryCount[k]; i++)
+                    {
+                        _retries.Remove(group[i].Page);
+                        _engine.Forget(group[i].Page);
+                    }
                 }
 
-                Deny(pid, error, $"moving pages of process {pid} is not permitted ({error}): HotPage needs CAP_SYS_NICE, or the same user, to move another process's pages; promotion for it stops");
-                return (pages.Length, pages.Length);
+                if (error == Errno.ESRCH)
+                {
+                    _failGone += pages;
+                    Deny(pid, error, $"process {pid} is gone (ESRCH); its pages are dropped");
+                }
+                else
+                {
+                    _failDenied += pages;
+                    Deny(pid, error, $"moving pages of process {pid} is not permitted ({error}): HotPage needs CAP_SYS_NICE, or the same user, to move another process's pages; promotion for it stops");
+                }
+
+                return (pages, pages);
             default:
-                _failOther += pages.Length;
+                _failOther += pages;
                 _errors++;
-                Log?.Invoke($"promoter: move_pages for pid {pid} failed as a whole with {error}; {pages.Length} pages stay where they are");
-                return (pages.Length, 0);
+                Log?.Invoke($"promoter: move_pages for pid {pid} failed as a whole with {error}; {pages} pages stay where they are");
+                return (pages, 0);
         }
     }
 
@@ -582,6 +712,10 @@ public sealed class Promoter : IDisposable
                 {
                     new("pgpromote_candidate", _candidates),
                     new("pgpromote_success", _success),
+                    new("pgpromote_success_thp", _successHuge),
+                    new("pgpromote_success_thp_pages", _successHugePages),
+                    new("pgpromote_thp_cold", _thpCold),
+                    new("pgpromote_thp_noroom", _thpNoRoom),
                     new("pgpromote_fail_nomem", _failNoMem),
                     new("pgpromote_fail_busy", _failBusy),
                     new("pgpromote_fail_gone", _failGone),

@@ -4,12 +4,13 @@ namespace HotPage.Engine.Promotion;
 /// <param name="Candidates">Candidates extracted for moving (after the hotness re-check).</param>
 /// <param name="Promoted">Pages now on a top-tier node.</param>
 /// <param name="Failed">Pages whose move failed (any cause; busy pages may be retried later).</param>
-/// <param name="Dropped">Candidates given up: cold at extraction, retried too often, gone, or of a denied process.</param>
-public readonly record struct PromotionResult(long Candidates, long Promoted, long Failed, long Dropped)
+/// <param name="Dropped">Candidates given up: cold at extraction, retried too often, gone, of a denied process, or in a huge page not hot enough as a whole.</param>
+/// <param name="PromotedHuge">Transparent huge pages moved whole (their base pages are not in <paramref name="Promoted"/>: a decision made per huge page is never reported as 4 KiB moves).</param>
+public readonly record struct PromotionResult(long Candidates, long Promoted, long Failed, long Dropped, long PromotedHuge = 0)
 {
     /// <summary>The sum of two results.</summary>
     public static PromotionResult operator +(PromotionResult a, PromotionResult b) =>
-        new(a.Candidates + b.Candidates, a.Promoted + b.Promoted, a.Failed + b.Failed, a.Dropped + b.Dropped);
+        new(a.Candidates + b.Candidates, a.Promoted + b.Promoted, a.Failed + b.Failed, a.Dropped + b.Dropped, a.PromotedHuge + b.PromotedHuge);
 
     /// <summary>The sum of two results.</summary>
     public static PromotionResult Add(PromotionResult a, PromotionResult b) => a + b;

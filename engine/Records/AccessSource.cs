@@ -31,7 +31,7 @@ public static class AccessSources
     public const uint Max = (uint)AccessSource.HardwareHint;
 
     /// <summary>True for a source the engine knows.</summary>
-    public static bool IsValid(AccessSource source) => (uint)source - 1 < Max;
+    public static bool IsValid(AccessSource source) => unchecked((uint)source - 1) < Max; // 0 wraps to uint.MaxValue
 
     /// <summary>The counter name for records applied from <paramref name="source"/> (kernel style).</summary>
     public static string CounterName(AccessSource source) => source switch

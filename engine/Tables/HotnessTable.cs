@@ -81,7 +81,7 @@ internal sealed unsafe class HotnessTable : IDisposable
 
     public bool IsCandidate(long page) => (_candidates[page >> 6] & (1UL << (int)(page & 63))) != 0;
 
-    public long HeapCount(int node) => (uint)node < (uint)_heaps.Length && _heaps[node] is { } h ? h.Count : 0;
+    public long HeapCount(int node) => unchecked((uint)node) < (uint)_heaps.Length && _heaps[node] is { } h ? h.Count : 0;
 
     /// <summary>Applies drained records, prefetching the words of records a few places ahead (random pages miss the cache).</summary>
     public void Apply(ReadOnlySpan<StagedRecord> records)
@@ -217,12 +217,12 @@ internal sealed unsafe class HotnessTable : IDisposable
     /// </summary>
     public int Extract(int target, Span<long> pages, Span<uint> wordsOut, ulong nowMs)
     {
-        if ((uint)target >= (uint)_heaps.Length || _heaps[target] is not { } heap)
+        if (unchecked((uint)target) >= (uint)_heaps.Length || _heaps[target] is not { } heap)
         {
             return 0;
         }
 
-        uint now = (uint)nowMs & PageWord.TimeMask;
+        uint now = unchecked((uint)nowMs) & PageWord.TimeMask;
         int count = 0;
         while (count < pages.Length && heap.TryPop(out ulong key))
         {

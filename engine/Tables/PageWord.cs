@@ -58,5 +58,5 @@ public static class PageWord
 
     /// <summary><paramref name="later"/> − <paramref name="earlier"/> in ms, read as a signed 19-bit difference.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Elapsed(uint later, uint earlier) => (int)((later - earlier) << (32 - TimeBits)) >> (32 - TimeBits);
+    public static int Elapsed(uint later, uint earlier) => unchecked((int)((later - earlier) << (32 - TimeBits)) >> (32 - TimeBits));
 }

@@ -160,7 +160,7 @@ internal sealed class RegionMap
         {
             foreach (ref readonly Region r in regions.AsSpan())
             {
-                if (r.Pid == pid && address - r.Base < r.Length)
+                if (r.Pid == pid && unchecked(address - r.Base) < r.Length)
                 {
                     return r.FirstPage + (long)((address - r.Base) >> PageShift);
                 }
@@ -193,7 +193,7 @@ internal sealed class RegionMap
         if (found >= 0)
         {
             ref readonly Region r = ref regions[found];
-            if (r.Pid == pid && address - r.Base < r.Length)
+            if (r.Pid == pid && unchecked(address - r.Base) < r.Length)
             {
                 return r.FirstPage + (long)((address - r.Base) >> PageShift);
             }

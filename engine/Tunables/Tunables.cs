@@ -42,6 +42,7 @@ public sealed class EngineTunables
         new("promote_headroom_pct", 0, 90, 2, TunableScope.Runtime, "Free memory (percent of the node) a promotion never eats into."),
         new("promote_retry_max", 0, 100, 3, TunableScope.Runtime, "Rounds a busy page (-EBUSY/-EAGAIN) is retried before it is dropped."),
         new("promote_nomem_backoff_rounds", 0, 10_000, 5, TunableScope.Runtime, "Rounds a target node is skipped after a move to it failed with -ENOMEM (its fallbacks take the pages)."),
+        new("thp_hot_pct", 1, 100, 25, TunableScope.Runtime, "A transparent huge page is promoted (as a whole: the kernel moves its 2 MiB folio) when at least this percent of its base pages are hot."),
         new("residency_scan_pages", 0, 1 << 20, 4096, TunableScope.Runtime, "Pages re-checked for residency per round, cycling through the regions (finds demoted pages and pages the kernel moved); 0 = off."),
         new("scan_period_ms", 10, 3_600_000, 1000, TunableScope.Runtime, "Time between two scans of the same process's pages."),
         new("scan_size_mb", 1, 1_048_576, 256, TunableScope.Runtime, "Most memory scanned per process per period; larger processes are covered over several periods."),

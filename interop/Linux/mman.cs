@@ -35,8 +35,11 @@ public static unsafe partial class LibC
     /// <summary>Do not back the range with transparent huge pages.</summary>
     public const int MADV_NOHUGEPAGE = 15;
 
+    /// <summary>Ask for transparent huge pages in the range.</summary>
+    public const int MADV_HUGEPAGE = 14;
+
     /// <summary>What mmap returns on failure: <c>(void*)-1</c>.</summary>
-    public static void* MAP_FAILED => (void*)-1;
+    public static void* MAP_FAILED => unchecked((void*)-1);
 
     /// <summary>mmap(2). Returns <see cref="MAP_FAILED"/> with errno on failure.</summary>
     [LibraryImport(LibraryNames.LibC, SetLastError = true)]

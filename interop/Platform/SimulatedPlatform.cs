@@ -25,7 +25,7 @@ namespace HotPage.Interop.Platform;
 /// <para>Thread safety: one lock per call (not per page). The alternative, per-mapping locks, buys
 /// nothing for a simulator that drives one promoter at a time.</para>
 /// </remarks>
-public sealed class SimulatedPlatform : IMemoryPlatform
+public sealed class SimulatedPlatform : IMemoryPlatform, IHugePageInfo
 {
     private const int NotPresent = -1;
 
@@ -45,6 +45,7 @@ public sealed class SimulatedPlatform : IMemoryPlatform
     private readonly bool _alwaysBusy;
     private ulong _random;
     private long _pagesMoved;
+    private long _hugePagesMoved;
     private int _currentCpu;
     private bool _disposed;
 
@@ -304,6 +305,68 @@ public sealed class SimulatedPlatform : IMemoryPlatform
             }
 
             process.Insert(new SimulatedMapping(baseAddress, end, nodes, new byte[pages]));
+        }
+    }
+
+    /// <summary>Base pages in a simulated transparent huge page (2 MiB of 4 KiB pages).</summary>
+    public const int HugePagePages = 512;
+
+    /// <summary>
+    /// Declares a mapping backed by transparent huge pages: like <see cref="Map(int, nint, nuint, int)"/>,
+    /// but a move of any of its pages moves the whole naturally aligned 2 MiB frame, as the kernel
+    /// moves a THP folio. Base and length must be 2 MiB aligned.
+    /// </summary>
+    public void MapHuge(int pid, nint baseAddress, nuint length, int node)
+    {
+        nint hugeBytes = (nint)HugePagePages << _pageShift;
+        if ((baseAddress & (hugeBytes - 1)) != 0 || ((nint)length & (hugeBytes - 1)) != 0)
+        {
+            ThrowHelper.ThrowArgument($"MapHuge: 0x{baseAddress:x}+{length} of pid {pid} is not 2 MiB aligned.", nameof(baseAddress));
+        }
+
+        Map(pid, baseAddress, length, node);
+        lock (_gate)
+        {
+            SimulatedMapping m = FindOrThrow(pid, baseAddress, out _);
+            Array.Fill(m.Flags, SimulatedMapping.Huge);
+        }
+    }
+
+    /// <summary>Huge pages moved whole (each also counts its base pages in <see cref="PagesMoved"/>).</summary>
+    public long HugePagesMoved
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _hugePagesMoved;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    bool IHugePageInfo.IsAvailable => true;
+
+    /// <inheritdoc/>
+    string IHugePageInfo.UnavailableReason => string.Empty;
+
+    /// <inheritdoc/>
+    public PlatformResult QueryFolios(int pid, ReadOnlySpan<nint> pages, Span<FolioInfo> folios)
+    {
+        lock (_gate)
+        {
+            Errno error = GetProcess(pid, out SimulatedProcess? process);
+            for (int i = 0; i < pages.Length; i++)
+            {
+                nint page = pages[i] & ~(nint)(PageSize - 1);
+                folios[i] = new FolioInfo(page, 1);
+                if (error == Errno.None && process!.Find(page) is { } m && (m.Flags[(page - m.Base) >> _pageShift] & SimulatedMapping.Huge) != 0)
+                {
+                    folios[i] = new FolioInfo(page & ~(((nint)HugePagePages << _pageShift) - 1), HugePagePages);
+                }
+            }
+
+            return error == Errno.None ? PlatformResult.Ok : new PlatformResult(error, 0);
         }
     }
 
@@ -624,6 +687,11 @@ public sealed class SimulatedPlatform : IMemoryPlatform
             return target;
         }
 
+        if ((m.Flags[index] & SimulatedMapping.Huge) != 0)
+        {
+            return MoveHuge(m, index, target);
+        }
+
         if ((m.Flags[index] & SimulatedMapping.Busy) != 0 || DrawBusy())
         {
             return -(int)Errno.EBUSY;
@@ -638,6 +706,56 @@ public sealed class SimulatedPlatform : IMemoryPlatform
         _used[target]++;
         m.Nodes[index] = target;
         _pagesMoved++;
+        return target;
+    }
+
+    // A THP folio moves whole: every base page of the aligned frame, all or nothing.
+    private int MoveHuge(SimulatedMapping m, long index, int target)
+    {
+        long first = index & ~(long)(HugePagePages - 1);
+        long end = Math.Min(first + HugePagePages, m.Nodes.Length);
+        long toMove = 0;
+        for (long i = first; i < end; i++)
+        {
+            if ((m.Flags[i] & SimulatedMapping.Busy) != 0)
+            {
+                return -(int)Errno.EBUSY;
+            }
+
+            if (m.Nodes[i] >= 0 && m.Nodes[i] != target)
+            {
+                toMove++;
+            }
+        }
+
+        if (toMove == 0)
+        {
+            return target;
+        }
+
+        if (DrawBusy())
+        {
+            return -(int)Errno.EBUSY;
+        }
+
+        if (_capacity[target] - _used[target] < toMove)
+        {
+            return -(int)Errno.ENOMEM;
+        }
+
+        for (long i = first; i < end; i++)
+        {
+            int current = m.Nodes[i];
+            if (current >= 0 && current != target)
+            {
+                _used[current]--;
+                _used[target]++;
+                m.Nodes[i] = target;
+            }
+        }
+
+        _pagesMoved += toMove;
+        _hugePagesMoved++;
         return target;
     }
 
@@ -737,6 +855,9 @@ internal sealed class SimulatedMapping(nint baseAddress, nint end, int[] nodes, 
 {
     /// <summary>Flag: every move of the page fails with -EBUSY.</summary>
     public const byte Busy = 1;
+
+    /// <summary>The page belongs to a transparent huge page: it moves with its whole 2 MiB frame.</summary>
+    public const byte Huge = 2;
 
     public nint Base { get; } = baseAddress;
 

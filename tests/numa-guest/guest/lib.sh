@@ -1,0 +1,87 @@
+# Helpers for the case scripts of the HotPage NUMA guest; a case script starts with
+#   . /hotpage/lib.sh
+# and runs inside the guest (busybox sh, root) with CASE_NAME (its name) and CASE_DIR (a scratch
+# directory, also the working directory) set. It prints one or more result lines through `result`.
+
+# The standard working set (the same for every baseline and, later, for HotPage's cases).
+WL_TOTAL_MIB=${WL_TOTAL_MIB:-64}     # 16384 pages of 4 KiB
+WL_HOT_MIB=${WL_HOT_MIB:-8}          # 2048 hot pages, one contiguous run in the middle
+WL_SECONDS=${WL_SECONDS:-30}         # access phase
+WL_SWEEP_MIBPS=${WL_SWEEP_MIBPS:-2}  # slow cold sweep: 56 MiB of cold pages read once in 28 s
+
+# result NAME PASS|FAIL|SKIP DETAILS...
+result() { n=$1; s=$2; shift 2; echo "CASE $n $s $*"; }
+
+# The /proc/vmstat counters that tell what the kernel migrated.
+VMSTAT_KEYS='pgpromote_success|pgpromote_candidate|pgdemote_kswapd|pgdemote_direct|numa_pte_updates|numa_hint_faults|numa_hint_faults_local|numa_pages_migrated|pgmigrate_success|pgmigrate_fail'
+vmstat_snap() { grep -E "^($VMSTAT_KEYS) " /proc/vmstat > "$1"; }
+# vmstat_delta BEFORE AFTER: "key=delta ..." for every counter that changed
+vmstat_delta() {
+    awk 'NR==FNR {b[$1]=$2; next} { d=$2-b[$1]; if (d!=0) printf "%s=%d ", $1, d }' "$1" "$2" | sed 's/ $//'
+}
+
+# field FILE KEY: the value of KEY=... on the workload's summary line
+field() { grep '^summary ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
+
+# Waits until FILE has a line starting with WORD (at most SECONDS, default 30); 0 if it came.
+wait_line() {
+    i=0; lim=$((${3:-30} * 10))
+    while ! grep -q "^$2" "$1" 2>/dev/null; do
+        i=$((i + 1)); [ "$i" -gt "$lim" ] && return 1
+        sleep 0.1
+    done
+}
+
+# Runs the standard workload in the foreground, output to $CASE_DIR/wl.out and the console
+# (indented). Extra arguments go to tiered. Returns tiered's exit status.
+run_workload() {
+    tiered --total-mib "$WL_TOTAL_MIB" --hot-mib "$WL_HOT_MIB" --seconds "$WL_SECONDS" --quiet "$@" \
+        > "$CASE_DIR/wl.out" 2>&1
+    rc=$?
+    sed 's/^/    | /' "$CASE_DIR/wl.out"
+    return $rc
+}
+
+# Prints the measured figures of a finished run: hot95_ms (or never), cold pages moved, ...
+figures() {
+    f=$CASE_DIR/wl.out
+    h95=$(field "$f" hot95_ms)
+    [ "$h95" = "-1" ] && h95=never
+    echo "hot95_ms=$h95 hot_final=$(field "$f" hot_final)/$(field "$f" hot_pages)" \
+         "cold_moved=$(field "$f" cold_moved_final)/$(field "$f" cold_pages)" \
+         "cold_moved_max=$(field "$f" cold_moved_max) swept=$(field "$f" swept)"
+}
+
+nb_knobs() { # the NUMA balancing settings in force, for the record
+    d=/sys/kernel/debug/sched/numa_balancing
+    k="numa_balancing=$(cat /proc/sys/kernel/numa_balancing)"
+    k="$k promote_rate_limit_MBps=$(cat /proc/sys/kernel/numa_balancing_promote_rate_limit_MBps 2>/dev/null || echo absent)"
+    if [ -d $d ]; then
+        for n in hot_threshold_ms scan_delay_ms scan_period_min_ms scan_period_max_ms scan_size_mb; do
+            k="$k $n=$(cat $d/$n)"
+        done
+    else
+        # No CONFIG_SCHED_DEBUG: the kernel's defaults apply and cannot be changed.
+        k="$k scan_knobs=kernel-defaults(no-sched-debugfs)"
+    fi
+    echo "$k"
+}
+
+# numa_balancing_case MODE SWEEP_MIBPS: the kernel's own NUMA balancing on the standard workload.
+# A measurement: passes when the workload ran and produced its figures.
+numa_balancing_case() {
+    mode=$1; sweep=$2
+    if ! echo "$mode" > /proc/sys/kernel/numa_balancing 2>/dev/null; then
+        result "$CASE_NAME" FAIL "numa_balancing=$mode not accepted"; return 1
+    fi
+    vmstat_snap "$CASE_DIR/vm0"
+    run_workload --sweep-mibps "$sweep"
+    rc=$?
+    vmstat_snap "$CASE_DIR/vm1"
+    knobs=$(nb_knobs)
+    echo 0 > /proc/sys/kernel/numa_balancing
+    if [ "$rc" -ne 0 ] || ! grep -q '^summary ' "$CASE_DIR/wl.out"; then
+        result "$CASE_NAME" FAIL "workload exit $rc, no figures"; return 1
+    fi
+    result "$CASE_NAME" PASS "$(figures) sweep_mibps=$sweep $knobs vmstat: $(vmstat_delta "$CASE_DIR/vm0" "$CASE_DIR/vm1")"
+}
