@@ -245,6 +245,7 @@ public abstract class PagemapScanSource : ITemperatureSource
         {
             p.VmaIndex = 0;
             p.Cursor = 0;
+            OnPassEnd(p);
             p.Pass++;
         }
 
@@ -382,6 +383,11 @@ public abstract class PagemapScanSource : ITemperatureSource
 
     /// <summary>Called at the start of every pass, after the maps were re-read.</summary>
     protected virtual void OnPassStart(ScanProcess process)
+    {
+    }
+
+    /// <summary>Called when a pass has walked every mapping, after the last slice's reports were delivered.</summary>
+    protected virtual void OnPassEnd(ScanProcess process)
     {
     }
 

@@ -7,12 +7,14 @@ using HotPage.Interop.Platform;
 namespace HotPage.Engine.Sources;
 
 /// <summary>
-/// Finds written pages with soft-dirty (writes only): at the start of every pass over a process it
-/// writes <c>4</c> to <c>/proc/PID/clear_refs</c> (clearing every soft-dirty bit of the process and
-/// write-protecting its pages), and each slice of the pass reports the present, watched pages whose
-/// pagemap bit 55 is set again: pages written since the pass began. A slice late in a pass thus
-/// covers a longer window than an early one; with <c>scan_size_mb</c> at least the process size
-/// every pass is one period and every page has the same window.
+/// Finds written pages with soft-dirty (writes only): when a process is attached and at the end of
+/// every pass over it, the source writes <c>4</c> to <c>/proc/PID/clear_refs</c> (clearing every
+/// soft-dirty bit of the process and write-protecting its pages); each slice of the next pass
+/// reports the present, watched pages whose pagemap bit 55 is set again: pages written since the
+/// previous pass ended (or since attaching). A slice late in a pass thus covers a longer window than
+/// an early one; with <c>scan_size_mb</c> at least the process size every pass is one period and
+/// every page has the same window. The clear comes after the walk, never before it in the same
+/// pass, or the pass would see nothing.
 /// </summary>
 /// <remarks>
 /// Soft-dirty needs CONFIG_MEM_SOFT_DIRTY. A kernel without it still accepts <c>4</c> in clear_refs
@@ -81,7 +83,16 @@ public sealed class SoftDirtySource : PagemapScanSource
     }
 
     /// <inheritdoc/>
-    protected override void OnPassStart(ScanProcess process)
+    protected override void OnAttach(ScanProcess process)
+    {
+        if (Options.WriteClearRefs)
+        {
+            WriteClearRefs(process.Pid, "4");
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void OnPassEnd(ScanProcess process)
     {
         if (Options.WriteClearRefs)
         {
