@@ -30,7 +30,7 @@ public class EngineFeedTests
         engine.Drain();
         CounterSnapshot c = engine.GetCounters();
 
-        Assert.That(r.Rejected, Is.Zero, "every sample lies in the registered region");
+        Assert.That(r.Reported - r.Rejected, Is.EqualTo(64), "the samples inside the registered region are accepted; faults elsewhere in the child (its stack, stdio buffers) are rejected by the engine");
         Assert.That(c["pghot_recorded_perfsamples"], Is.EqualTo(64), "one applied record per first touch, counted under the perf source");
         Assert.That(engine.PageState(child.Pid, child.Base)?.Frequency, Is.EqualTo(1u), "the page has one access in its window");
     }
