@@ -33,6 +33,9 @@ public static class Program
                 string outDir = Option(args, "--out") ?? (quick ? Path.Combine(root, "artifacts", "lab-quick") : Path.Combine(root, "perf", "lab"));
                 int jobs = int.TryParse(Option(args, "--jobs"), out int j) ? j : Environment.ProcessorCount;
                 return LabRunner.Run(quick ? LabParameters.Quick : LabParameters.Full, outDir, quick ? "quick" : "full", jobs);
+            case "sources-interleaved" when OperatingSystem.IsLinux():
+                Sources.PagemapScanInterleaved.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
+                return 0;
             case "bitmap-race":
                 return Bitmaps.SummaryRaceHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
             case "budget" when Option(args, "--results") is string results:

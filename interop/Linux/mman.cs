@@ -14,11 +14,17 @@ public static unsafe partial class LibC
     /// <summary>Pages may be written.</summary>
     public const int PROT_WRITE = 0x2;
 
+    /// <summary>Changes are shared (the perf ring: the kernel writes, the reader sees).</summary>
+    public const int MAP_SHARED = 0x01;
+
     /// <summary>Changes are private to the process (copy on write).</summary>
     public const int MAP_PRIVATE = 0x02;
 
     /// <summary>Not backed by a file.</summary>
     public const int MAP_ANONYMOUS = 0x20;
+
+    /// <summary>Do not reserve swap for the mapping (large sparse mappings in benchmarks).</summary>
+    public const int MAP_NORESERVE = 0x4000;
 
     /// <summary>Populate (prefault) the mapping.</summary>
     public const int MAP_POPULATE = 0x8000;

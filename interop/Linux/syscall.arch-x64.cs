@@ -18,4 +18,7 @@ public static unsafe partial class LibC
 
     /// <summary>getcpu(2) on x86-64.</summary>
     public const long SYS_getcpu = 309;
+
+    /// <summary>perf_event_open(2) on x86-64.</summary>
+    public const long SYS_perf_event_open = 298;
 }
