@@ -206,8 +206,8 @@ public sealed class PromoterJob : ManualConfig
     public PromoterJob() => AddJob(Job.Default
         .WithToolchain(InProcessEmitToolchain.Instance)
         .WithStrategy(RunStrategy.Monitoring)
-        .WithWarmupCount(3)
-        .WithIterationCount(30)
+        .WithWarmupCount(15)
+        .WithIterationCount(40)
         .WithInvocationCount(1)
         .WithUnrollFactor(1));
 }
