@@ -366,7 +366,7 @@ internal sealed class Daemon : IDisposable
             catch (SourceException ex)
             {
                 // This pid goes on without this source (residency is still re-checked); the others go on.
-                Log($"hotpaged: pid {pid}: source {s.Name} cannot attach: {ex.Message}");
+                Log($"hotpaged: cannot attach: {ex.Message}; pid {pid} goes on without the {s.Name} source");
             }
         }
     }
