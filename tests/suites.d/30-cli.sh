@@ -78,6 +78,53 @@ check "a pid that does not exist -> exit 1: $(cat "$work/err")" bash -c "[ $rc -
 "$hp" run --pid "$$" --source scan --duration 1 > /dev/null 2> "$work/err"; rc=$?
 check "--source scan, when not runnable, names it: $(cat "$work/err")" bash -c "[ $rc -eq 0 ] || grep -q 'source scan' '$work/err'"
 
+# --- temperature sources (this host: what the kernel lacks is named; DAMON is never started here
+# unless its probe says DAMON is free, and it refuses while anyone else's kdamonds exist) ---------
+check "topology: every source is in this build" bash -c "[ \$(grep -cE '^  (scan|softdirty|damon|perf) .*in this build: yes' '$work/topo') -eq 4 ]"
+check "topology --json: every source is in this build" jqe '[.sources[] | .in_this_build] == [true, true, true, true]' "$work/topo.json"
+sd_kernel=$(jq -r '.sources[] | select(.name == "softdirty") | .kernel_support' "$work/topo.json")
+start_workload 8; wsrc=$last
+sleep 0.3
+if [ "$sd_kernel" = false ]; then
+    "$hp" run --pid "$wsrc" --source softdirty --duration 1 > /dev/null 2> "$work/err"; rc=$?
+    check "--source softdirty without kernel support -> exit 2 naming the missing feature: $(cat "$work/err")" \
+        bash -c "[ $rc -eq 2 ] && grep -q 'soft-dirty is not available' '$work/err' && grep -q CONFIG_MEM_SOFT_DIRTY '$work/err'"
+fi
+damon_kernel=$(jq -r '.sources[] | select(.name == "damon") | .kernel_support' "$work/topo.json")
+nr_kdamonds=$(cat /sys/kernel/mm/damon/admin/kdamonds/nr_kdamonds 2>/dev/null || echo 0)
+if [ "$nr_kdamonds" != 0 ]; then
+    # DAMON is in use by someone else: the probe must refuse, and --source damon then exits 2
+    # before touching DAMON's sysfs (the probe only reads).
+    check "DAMON in use here (nr_kdamonds $nr_kdamonds): the probe refuses" \
+        jqe '.sources[] | select(.name == "damon") | .kernel_support == false and (.detail | test("kdamond"))' "$work/topo.json"
+    if [ "$damon_kernel" = false ]; then
+        "$hp" run --pid "$wsrc" --source damon --duration 1 > /dev/null 2> "$work/err"; rc=$?
+        check "--source damon while DAMON is in use -> exit 2: $(cat "$work/err")" bash -c "[ $rc -eq 2 ] && grep -q 'kdamond' '$work/err'"
+    fi
+fi
+"$hp" run --pid "$wsrc" --source auto --duration 2 --socket "$work/auto.sock" > /dev/null 2> "$work/err"; rc=$?
+cat "$work/err"
+check "--source auto runs" [ $rc -eq 0 ]
+check "--source auto logs what it picked and skipped" bash -c "grep -qE 'hotpaged: (sources [a-z,]+|no temperature source runs)' '$work/err' && grep -q 'source softdirty ' '$work/err' && grep -q 'source damon ' '$work/err'"
+if [ "$damon_kernel" = false ]; then
+    check "--source auto does not pick DAMON when its probe refuses" bash -c "! grep -qE 'hotpaged: sources .*damon' '$work/err'"
+fi
+perf_kernel=$(jq -r '.sources[] | select(.name == "perf") | .kernel_support' "$work/topo.json")
+if [ "$perf_kernel" = true ]; then
+    gcc -O2 -o "$work/faulter" tests/c/faulter.c || fail "compile faulter"
+    "$work/faulter" 64 8 > "$work/faulter.out" & wf=$!; children+=("$wf")
+    sleep 0.3
+    "$hp" run --pid "$wf" --source perf --duration 3 --stats-json "$work/perf.json" --socket "$work/perf.sock" > /dev/null 2> "$work/err"; rc=$?
+    cat "$work/err"
+    check "--source perf on a page-touching workload runs" [ $rc -eq 0 ]
+    check "--source perf: samples reached the engine ($(jq -c '.counters.pghot_recorded_perfsamples' "$work/perf.json" 2>/dev/null))" \
+        jqe '.counters.pghot_recorded_perfsamples > 0' "$work/perf.json"
+    kill "$wf" 2>/dev/null; wait "$wf" 2>/dev/null
+else
+    echo "skip --source perf: $(jq -r '.sources[] | select(.name == "perf") | .detail' "$work/topo.json")"
+fi
+kill "$wsrc" 2>/dev/null; wait "$wsrc" 2>/dev/null
+
 # --- run with --stats-json on a child workload ----------------------------------------------------
 start_workload 32; w1=$last
 sleep 0.5

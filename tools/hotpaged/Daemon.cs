@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using HotPage.Engine.Counters;
 using HotPage.Engine.Promotion;
+using HotPage.Engine.Sources;
 using HotPage.Engine.Tables;
 using HotPage.Hosting;
 using HotPage.Interop.Platform;
@@ -26,6 +27,8 @@ internal sealed class Daemon : IDisposable
     private readonly string? _cgroup;
     private readonly int _selfPid = Environment.ProcessId;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly List<ITemperatureSource> _sources = [];
+    private const int SourceTickMs = 50;
     private bool _statusShown;
     private bool _capacityWarned;
     private long _exited;
@@ -101,7 +104,8 @@ internal sealed class Daemon : IDisposable
         List<string> requested = opts.Value("source") is string src
             ? [.. src.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]
             : config.Sources ?? ["auto"];
-        List<string> sources = Sources.Resolve(requested, Sources.Probe());
+        var sourceNotes = new List<string>();
+        List<string> sources = Sources.Resolve(requested, Sources.Probe(), sourceNotes);
 
         // The engine first (a config that does not fit this machine is a configuration error), then
         // every pid must be watchable before anything starts: a clear error naming the pid otherwise.
@@ -118,11 +122,11 @@ internal sealed class Daemon : IDisposable
         }
 
         using var daemon = new Daemon(host, cgroup) { StatusLine = !opts.Has("quiet") && !Console.IsErrorRedirected };
-        return daemon.Loop(maps, sources, duration, opts.Value("stats-json"), Program.SocketPath(opts.Value("socket") ?? config.Socket),
+        return daemon.Loop(maps, sources, sourceNotes, duration, opts.Value("stats-json"), Program.SocketPath(opts.Value("socket") ?? config.Socket),
             opts.Value("metrics-file") ?? config.MetricsFile, config.MapsRefreshMs ?? 2000);
     }
 
-    private int Loop(Dictionary<int, string> maps, List<string> sources, double duration, string? statsJson, string socketPath, string? metricsFile, int refreshMs)
+    private int Loop(Dictionary<int, string> maps, List<string> sources, List<string> sourceNotes, double duration, string? statsJson, string socketPath, string? metricsFile, int refreshMs)
     {
         using var stop = new ManualResetEventSlim(false);
         string? signal = null;
@@ -143,6 +147,43 @@ internal sealed class Daemon : IDisposable
             Log($"hotpaged: {huge.UnavailableReason}");
         }
 
+        foreach (string note in sourceNotes)
+        {
+            Log($"hotpaged: {note}");
+        }
+
+        Log(sources.Count == 0
+            ? "hotpaged: no temperature source runs; pages are tracked and re-checked for residency only"
+            : $"hotpaged: sources {string.Join(',', sources)}");
+        _sources.AddRange(Sources.Start(sources, _host.Engine));
+        try
+        {
+            return RunSources(maps, duration, statsJson, socketPath, metricsFile, refreshMs, stop, () => signal);
+        }
+        finally
+        {
+            // Every source releases what it made in the kernel (DAMON turns off and removes its
+            // kdamond), on a normal stop and on an error alike.
+            foreach (ITemperatureSource s in _sources)
+            {
+                try
+                {
+                    s.Dispose();
+                }
+#pragma warning disable CA1031 // One source failing to clean up must not keep the others from cleaning up.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    Log($"hotpaged: source {s.Name}: cleanup failed: {ex.Message}");
+                }
+            }
+
+            _sources.Clear();
+        }
+    }
+
+    private int RunSources(Dictionary<int, string> maps, double duration, string? statsJson, string socketPath, string? metricsFile, int refreshMs, ManualResetEventSlim stop, Func<string?> signal)
+    {
         lock (_gate)
         {
             foreach ((int pid, string text) in maps)
@@ -151,10 +192,6 @@ internal sealed class Daemon : IDisposable
             }
         }
 
-        Log(sources.Count == 0
-            ? "hotpaged: no temperature source runs (none is in this build); pages are tracked and re-checked for residency only"
-            : $"hotpaged: sources {string.Join(',', sources)}");
-        IReadOnlyList<IDisposable> running = Sources.Start(sources, this);
         using var control = new ControlServer(socketPath, Handle);
         Log($"hotpaged: control socket {socketPath} (stat, stat json, metrics, tune KEY=VALUE)");
         _host.Promoter.Start();
@@ -162,14 +199,20 @@ internal sealed class Daemon : IDisposable
         long deadline = duration > 0 ? (long)(duration * 1000) : long.MaxValue;
         long nextRefresh = refreshMs;
         long lastPromoted = 0, lastTick = 0;
+        long nextSecond = 1000, nextSourceTick = 0;
         string stopReason = "stopped";
         while (true)
         {
             long now = _clock.ElapsedMilliseconds;
-            long wait = Math.Min(1000 - (now % 1000), Math.Max(1, deadline - now));
-            if (stop.Wait((int)Math.Min(wait, int.MaxValue)))
+            long next = Math.Min(nextSecond, deadline);
+            if (_sources.Count > 0)
             {
-                stopReason = $"{signal} received";
+                next = Math.Min(next, nextSourceTick);
+            }
+
+            if (stop.Wait((int)Math.Clamp(next - now, 1, int.MaxValue)))
+            {
+                stopReason = $"{signal()} received";
                 break;
             }
 
@@ -179,6 +222,19 @@ internal sealed class Daemon : IDisposable
                 stopReason = $"--duration {duration.ToString(CultureInfo.InvariantCulture)} s reached";
                 break;
             }
+
+            if (_sources.Count > 0 && now >= nextSourceTick)
+            {
+                nextSourceTick = now + SourceTickMs;
+                TickSources(now);
+            }
+
+            if (now < nextSecond)
+            {
+                continue;
+            }
+
+            nextSecond = ((now / 1000) + 1) * 1000;
 
             if (now >= nextRefresh || !_gone.IsEmpty)
             {
@@ -206,11 +262,6 @@ internal sealed class Daemon : IDisposable
 
             lastPromoted = promoted;
             lastTick = now;
-        }
-
-        foreach (IDisposable s in running)
-        {
-            s.Dispose();
         }
 
         PromoterStopReport report = _host.Promoter.Stop();
@@ -306,6 +357,44 @@ internal sealed class Daemon : IDisposable
         _watched[pid] = w;
         Sync(w, ProcMaps.Parse(mapsText));
         Log($"hotpaged: watching pid {pid} ({Comm(pid)}): {w.Regions.Count} regions, {w.Regions.Values.Sum(r => r.PageCount)} pages");
+        foreach (ITemperatureSource s in _sources)
+        {
+            try
+            {
+                s.Attach(pid);
+            }
+            catch (SourceException ex)
+            {
+                // This pid goes on without this source (residency is still re-checked); the others go on.
+                Log($"hotpaged: cannot attach: {ex.Message}; pid {pid} goes on without the {s.Name} source");
+            }
+        }
+    }
+
+    /// <summary>Ticks every source once (main loop thread only: the sources are not thread-safe).</summary>
+    private void TickSources(long nowMs)
+    {
+        lock (_gate)
+        {
+            foreach (ITemperatureSource s in _sources)
+            {
+                SourceTickResult r;
+                try
+                {
+                    r = s.Tick(nowMs);
+                }
+                catch (Exception ex) when (ex is SourceException or IOException or UnauthorizedAccessException or InvalidOperationException)
+                {
+                    Log($"hotpaged: source {s.Name}: tick failed: {ex.Message}");
+                    continue;
+                }
+
+                if (r.Errors > 0)
+                {
+                    Log($"hotpaged: source {s.Name}: {r.Errors} process(es) detached: {r.LastError}");
+                }
+            }
+        }
     }
 
     private static string Comm(int pid) => Sources.ReadTrimmed($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/comm");
@@ -413,6 +502,11 @@ internal sealed class Daemon : IDisposable
         if (!_watched.Remove(pid, out Watched? w))
         {
             return;
+        }
+
+        foreach (ITemperatureSource s in _sources)
+        {
+            s.Detach(pid);
         }
 
         foreach (Region r in w.Regions.Values)

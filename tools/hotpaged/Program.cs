@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Net.Sockets;
-using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
+using HotPage.Engine.Bitmaps;
 using HotPage.Engine.Tunables;
 using HotPage.Hosting;
 using HotPage.Interop.Platform;
@@ -78,11 +78,7 @@ internal static class Program
     }
 
     /// <summary>The vector width the SIMD bitmap kernels take in this binary (chosen at publish: IlcInstructionSet).</summary>
-    public static string VectorPath =>
-        Vector512.IsHardwareAccelerated ? "Vector512"
-        : Vector256.IsHardwareAccelerated ? "Vector256"
-        : Vector128.IsHardwareAccelerated ? "Vector128"
-        : "Scalar";
+    public static string VectorPath => BitmapKernels.VectorPath.ToString();
 
     private static int Version()
     {
@@ -204,7 +200,7 @@ internal static class Program
         sb.Append("sources:\n");
         foreach (SourceSupport s in sources)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"  {s.Name,-10} kernel {(s.KernelSupport ? "yes" : "no "),-4} this build {(s.InThisBuild ? "yes" : "no "),-4} {s.Detail}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  {s.Name,-10} kernel support: {(s.KernelSupport ? "yes" : "no "),-4} in this build: {(s.InThisBuild ? "yes" : "no "),-4} {s.Detail}\n");
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"numa_balancing: {(numaBalancing.Length == 0 ? "?" : numaBalancing)}\n");

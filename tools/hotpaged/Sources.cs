@@ -1,5 +1,7 @@
-using System.Runtime.InteropServices;
-using HotPage.Interop.Platform;
+using HotPage.Engine;
+using HotPage.Engine.Records;
+using HotPage.Engine.Sources;
+using HotPage.Engine.Tunables;
 
 namespace HotPage.Daemon;
 
@@ -12,67 +14,77 @@ internal readonly record struct SourceSupport(string Name, bool KernelSupport, s
 
 /// <summary>
 /// The temperature sources for processes that do not report their own accesses, and the one
-/// place where <c>hotpaged run --source</c> is wired to them. Probing only reads: it never writes
-/// to DAMON's sysfs, clear_refs or any system-wide setting.
+/// place where <c>hotpaged run --source</c> is wired to them (<c>engine/Sources/</c>). Probing
+/// never writes to DAMON's sysfs or any system-wide setting (the soft-dirty probe writes
+/// clear_refs of hotpaged itself only).
 /// </summary>
-/// <remarks>
-/// The sources (page-table scan with idle page tracking, soft-dirty, DAMON, perf sampling) live
-/// in <c>engine/Sources/</c>; until they are in this build every one of them reports
-/// <see cref="SourceSupport.InThisBuild"/> false, an explicit <c>--source X</c> is an error naming
-/// X, and <c>auto</c> watches residency only (the promoter still re-checks where pages are).
-/// Wiring point: <see cref="Start"/>.
-/// </remarks>
 internal static class Sources
 {
-    /// <summary>Checks what the kernel offers each source.</summary>
+    /// <summary>The source names in the order <c>auto</c> considers them.</summary>
+    public static readonly string[] Names = ["scan", "softdirty", "damon", "perf"];
+
+    /// <summary>Asks each source whether this kernel supports it (the sources' own <c>Probe()</c>).</summary>
     public static List<SourceSupport> Probe()
     {
-        bool pageIdle = File.Exists("/sys/kernel/mm/page_idle/bitmap");
-        bool pagemap = File.Exists("/proc/self/pagemap");
-        bool softDirty = ProbeSoftDirty(out string sdDetail);
-        bool damon = Directory.Exists("/sys/kernel/mm/damon/admin");
-        string paranoid = ReadTrimmed("/proc/sys/kernel/perf_event_paranoid");
-        bool perf = paranoid.Length > 0;
-        return
-        [
-            new("scan", pageIdle && pagemap, $"idle page tracking {(pageIdle ? "yes" : "no (/sys/kernel/mm/page_idle missing)")}, pagemap {(pagemap ? "yes" : "no")}", false),
-            new("softdirty", softDirty, sdDetail, false),
-            new("damon", damon, damon ? "DAMON sysfs present (read only here; never written by probing)" : "no /sys/kernel/mm/damon", false),
-            new("perf", perf, perf ? $"perf_event_open present, perf_event_paranoid={paranoid}" : "no perf_event_paranoid", false),
-        ];
+        var tunables = new EngineTunables();
+        var support = new List<SourceSupport>();
+        foreach (string name in Names)
+        {
+            using ITemperatureSource source = Create(name, NullSink.Instance, tunables);
+            SourceAvailability a = source.Probe();
+            support.Add(new SourceSupport(name, a.IsAvailable, a.Reason, true));
+        }
+
+        return support;
     }
 
     /// <summary>
-    /// Resolves <c>--source</c> into the sources to start. <c>auto</c>: every source this build has
-    /// and the kernel supports (possibly none). An explicit source this build lacks, or the kernel
-    /// does not support, is an error naming it.
+    /// Resolves <c>--source</c> into the sources to start. <c>auto</c>: the idle-page scan if
+    /// available, else soft-dirty, else DAMON (whose probe refuses when someone else's kdamonds
+    /// exist); plus perf sampling if available. What <c>auto</c> skipped, and why, goes to
+    /// <paramref name="notes"/>. An explicit source the kernel does not support is an error with
+    /// the source's reason.
     /// </summary>
-    /// <exception cref="DaemonException">The source is not available.</exception>
-    public static List<string> Resolve(IReadOnlyList<string> requested, List<SourceSupport> support)
+    /// <exception cref="DaemonException">The source is unknown or not available (exit code 2).</exception>
+    public static List<string> Resolve(IReadOnlyList<string> requested, List<SourceSupport> support, List<string> notes)
     {
         var chosen = new List<string>();
         foreach (string name in requested)
         {
             if (name == "auto")
             {
-                chosen.AddRange(support.Where(s => s.InThisBuild && s.KernelSupport).Select(s => s.Name));
+                SourceSupport? table = support.Where(s => s.Name is "scan" or "softdirty" or "damon" && s.KernelSupport && s.InThisBuild).Select(s => (SourceSupport?)s).FirstOrDefault();
+                foreach (SourceSupport s in support)
+                {
+                    bool pick = s.Name == "perf" ? s.KernelSupport && s.InThisBuild : table is { } t && t.Name == s.Name;
+                    if (pick)
+                    {
+                        chosen.Add(s.Name);
+                        notes.Add($"source {s.Name} runs: {s.Detail}");
+                    }
+                    else
+                    {
+                        notes.Add($"source {s.Name} skipped: {(s.KernelSupport ? $"{table?.Name} is preferred" : s.Detail)}");
+                    }
+                }
+
                 continue;
             }
 
-            SourceSupport s = support.FirstOrDefault(x => x.Name == name);
-            if (s.Name is null)
+            SourceSupport found = support.FirstOrDefault(x => x.Name == name);
+            if (found.Name is null)
             {
-                throw new DaemonException($"unknown source \"{name}\"; sources: auto, scan, softdirty, damon, perf", 2);
+                throw new DaemonException($"unknown source \"{name}\"; sources: auto, {string.Join(", ", Names)}", 2);
             }
 
-            if (!s.InThisBuild)
+            if (!found.InThisBuild)
             {
                 throw new DaemonException($"source {name} is not available in this build", 2);
             }
 
-            if (!s.KernelSupport)
+            if (!found.KernelSupport)
             {
-                throw new DaemonException($"source {name} is not supported by this kernel: {s.Detail}", 2);
+                throw new DaemonException($"source {name}: {found.Detail}", 2);
             }
 
             chosen.Add(name);
@@ -82,49 +94,48 @@ internal static class Sources
     }
 
     /// <summary>
-    /// Starts the chosen sources feeding <c>RecordAccess(pid, addr, NUMA_NO_NODE, source, 0)</c>
-    /// for the watched processes. No source is in this build yet, so nothing starts.
+    /// Builds the chosen sources feeding the engine's record path (their tag, NUMA_NO_NODE). The
+    /// caller attaches them to the watched processes, ticks them and disposes them.
     /// </summary>
-    public static IReadOnlyList<IDisposable> Start(IReadOnlyList<string> chosen, Daemon daemon)
+    public static List<ITemperatureSource> Start(IReadOnlyList<string> chosen, HotPageEngine engine)
     {
-        _ = daemon;
-        if (chosen.Count > 0)
-        {
-            throw new DaemonException($"source {chosen[0]} is not available in this build");
-        }
-
-        return [];
-    }
-
-    private static unsafe bool ProbeSoftDirty(out string detail)
-    {
-        // A page written after exec carries the soft-dirty bit when the kernel has
-        // CONFIG_MEM_SOFT_DIRTY: read it back from our own pagemap (no clear_refs write needed).
-        if (!OperatingSystem.IsLinux())
-        {
-            detail = "not Linux";
-            return false;
-        }
-
-        void* page = NativeMemory.AlignedAlloc(4096, 4096);
+        var sink = new EngineAccessSink(engine);
+        var started = new List<ITemperatureSource>();
         try
         {
-            *(long*)page = 1;
-            using var reader = new PagemapReader(0);
-            PagemapEntry e = reader.Read((nint)page);
-            bool ok = e.IsPresent && e.IsSoftDirty;
-            detail = ok ? "soft-dirty bit seen in pagemap" : "soft-dirty bit not set on a freshly written page (CONFIG_MEM_SOFT_DIRTY missing)";
-            return ok;
+            foreach (string name in chosen)
+            {
+                started.Add(Create(name, sink, engine.Tunables));
+            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch
         {
-            detail = $"pagemap not readable: {ex.Message}";
-            return false;
+            foreach (ITemperatureSource s in started)
+            {
+                s.Dispose();
+            }
+
+            throw;
         }
-        finally
-        {
-            NativeMemory.AlignedFree(page);
-        }
+
+        return started;
+    }
+
+    private static ITemperatureSource Create(string name, IAccessSink sink, EngineTunables tunables) => name switch
+    {
+        "scan" => new IdlePageSource(sink, tunables),
+        "softdirty" => new SoftDirtySource(sink, tunables),
+        "damon" => new DamonSource(sink, tunables, new DamonSourceOptions { Operations = "vaddr" }),
+        "perf" => new PerfSamplingSource(sink, tunables),
+        _ => throw new DaemonException($"unknown source \"{name}\"", 2),
+    };
+
+    /// <summary>A sink for probing: refuses nothing and keeps nothing.</summary>
+    private sealed class NullSink : IAccessSink
+    {
+        public static readonly NullSink Instance = new();
+
+        public int Deliver(int pid, ReadOnlySpan<AccessRecord> records) => 0;
     }
 
     internal static string ReadTrimmed(string path)
