@@ -34,11 +34,28 @@ DOTNET_TieredCompilation=0 dotnet "$dll" bench --quick >"$logs/lab-bench-quick.l
 rc=$?
 grep -E '^(ok  |FAIL) budget' "$logs/lab-bench-quick.log"
 while read -r line; do ok "$line"; done < <(grep -E '^ok   budget' "$logs/lab-bench-quick.log")
-while read -r line; do fail "$line"; done < <(grep -E '^FAIL budget' "$logs/lab-bench-quick.log")
+# A breach is measured once more, alone, in a fresh process before it counts: the in-process quick
+# run measures iterations of a few milliseconds, and the diagnoser charges them with whatever any
+# thread of the process allocated meanwhile (seen: 40 B/op on the extract benchmark once, under a
+# load average of 15, and 0 B/op on every rerun). Allocation in the measured code itself repeats on
+# every run, so a real regression still fails here.
+breached=$(grep -E '^FAIL budget' "$logs/lab-bench-quick.log" | sed -E 's/^FAIL budget ([^:]+):.*/\1/')
+if [ -n "$breached" ]; then
+    # shellcheck disable=SC2086
+    DOTNET_TieredCompilation=0 dotnet "$dll" bench --quick --filter $breached >"$logs/lab-bench-quick-recheck.log" 2>&1
+    for name in $breached; do
+        first=$(grep -E "^FAIL budget $name:" "$logs/lab-bench-quick.log" | head -1 | sed -E 's/^FAIL budget [^:]+: //')
+        if grep -qE "^ok   budget $name" "$logs/lab-bench-quick-recheck.log"; then
+            ok "budget $name held when measured again alone (first run: $first)"
+        else
+            fail "budget $name: $first, and again when measured alone: see $logs/lab-bench-quick-recheck.log"
+        fi
+    done
+fi
 summary=$(grep -E '^bench quick:.*exported' "$logs/lab-bench-quick.log" | tail -1)
 if [ "$rc" -eq 0 ] && [ -n "$summary" ]; then
     ok "bench --quick: $summary"
-elif ! grep -qE '^FAIL budget' "$logs/lab-bench-quick.log"; then
+elif [ -z "$breached" ]; then
     fail "bench --quick exited $rc without a budget breach (a benchmark failed?): see $logs/lab-bench-quick.log"
     tail -n 30 "$logs/lab-bench-quick.log"
 fi
