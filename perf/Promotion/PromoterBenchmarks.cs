@@ -41,13 +41,7 @@ public class PromoterBenchmarks
     public void Setup()
     {
         _linux = new LinuxPlatform();
-        var tunables = new EngineTunables();
-        tunables.Set("max_tracked_pages", 1 << 16);
-        tunables.Set("promote_batch", Pages);
-        tunables.Set("promote_rate_limit_mbps", 0);
-        tunables.Set("hot_threshold_auto", 0);
-        tunables.Set("residency_scan_pages", 0);
-        tunables.Set("max_candidates", 1 << 16);
+        EngineTunables tunables = PromoterBench.Tunables(Pages);
         _engine = new HotPageEngine(_linux.GetTopology(), tunables);
         _promoter = new Promoter(_engine, _linux);
         _memory = _linux.AllocateOnNode((nuint)(Pages * 4096), _linux.GetTopology().TopTierNodes[0]);
@@ -65,15 +59,7 @@ public class PromoterBenchmarks
     [IterationSetup(Target = nameof(Promoter))]
     public void PrimeCandidates()
     {
-        ulong now = _engine.NowMs;
-        for (int i = 0; i < Pages; i++)
-        {
-            _engine.MarkDemoted(_firstPage + i);
-            _engine.RecordAccess((ulong)_addresses[i], -1, AccessSource.Application, now);
-            _engine.RecordAccess((ulong)_addresses[i], -1, AccessSource.Application, now);
-        }
-
-        _engine.Drain();
+        PromoterBench.PrimeCandidates(_engine, _firstPage, _addresses);
     }
 
     [Benchmark(Baseline = true, Description = "raw move_pages")]
@@ -126,13 +112,7 @@ public class PromoterOverheadBenchmarks
     {
         _sim = new SimulatedPlatform(SimulatedMachine.TwoTier(1 << 20, 1 << 20));
         _sim.Map(0, unchecked((nint)Base), (nuint)(Pages * 4096), 1);
-        var tunables = new EngineTunables();
-        tunables.Set("max_tracked_pages", 1 << 16);
-        tunables.Set("promote_batch", Pages);
-        tunables.Set("promote_rate_limit_mbps", 0);
-        tunables.Set("hot_threshold_auto", 0);
-        tunables.Set("residency_scan_pages", 0);
-        tunables.Set("max_candidates", 1 << 16);
+        EngineTunables tunables = PromoterBench.Tunables(Pages);
         _engine = new HotPageEngine(_sim.GetTopology(), tunables, _sim);
         _promoter = new Promoter(_engine, _sim);
         _firstPage = _engine.RegisterRegion(Base, (ulong)Pages * 4096).FirstPage;
@@ -161,15 +141,7 @@ public class PromoterOverheadBenchmarks
     public void PrimeCandidates()
     {
         DemoteAll();
-        ulong now = _engine.NowMs;
-        for (int i = 0; i < Pages; i++)
-        {
-            _engine.MarkDemoted(_firstPage + i);
-            _engine.RecordAccess((ulong)_addresses[i], -1, AccessSource.Application, now);
-            _engine.RecordAccess((ulong)_addresses[i], -1, AccessSource.Application, now);
-        }
-
-        _engine.Drain();
+        PromoterBench.PrimeCandidates(_engine, _firstPage, _addresses);
     }
 
     [Benchmark(Baseline = true, Description = "simulated move_pages")]
@@ -210,4 +182,35 @@ public sealed class PromoterJob : ManualConfig
         .WithIterationCount(40)
         .WithInvocationCount(1)
         .WithUnrollFactor(1));
+}
+
+/// <summary>What both promoter suites share: the same tunables and the same way of making every page a fresh candidate.</summary>
+internal static class PromoterBench
+{
+    /// <summary>One round moves <paramref name="pages"/> pages: batch that size, no rate limit, no threshold or residency steps.</summary>
+    public static EngineTunables Tunables(int pages)
+    {
+        var tunables = new EngineTunables();
+        tunables.Set("max_tracked_pages", 1 << 16);
+        tunables.Set("promote_batch", pages);
+        tunables.Set("promote_rate_limit_mbps", 0);
+        tunables.Set("hot_threshold_auto", 0);
+        tunables.Set("residency_scan_pages", 0);
+        tunables.Set("max_candidates", 1 << 16);
+        return tunables;
+    }
+
+    /// <summary>Marks every page lower tier again and reports it twice, so that each is a candidate for the next round.</summary>
+    public static void PrimeCandidates(HotPageEngine engine, long firstPage, nint[] addresses)
+    {
+        ulong now = engine.NowMs;
+        for (int i = 0; i < addresses.Length; i++)
+        {
+            engine.MarkDemoted(firstPage + i);
+            engine.RecordAccess((ulong)addresses[i], -1, AccessSource.Application, now);
+            engine.RecordAccess((ulong)addresses[i], -1, AccessSource.Application, now);
+        }
+
+        engine.Drain();
+    }
 }
