@@ -34,7 +34,9 @@ public static class Program
                 int jobs = int.TryParse(Option(args, "--jobs"), out int j) ? j : Environment.ProcessorCount;
                 return LabRunner.Run(quick ? LabParameters.Quick : LabParameters.Full, outDir, quick ? "quick" : "full", jobs);
             case "sources-interleaved" when OperatingSystem.IsLinux():
-                Sources.PagemapScanInterleaved.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
+                Sources.PagemapScanInterleaved.Run(
+                    args.Length > 1 && !args[1].StartsWith('-') ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30,
+                    Option(args, "--gib") is string sizes ? [.. sizes.Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))] : [1, 16]);
                 return 0;
             case "bitmap-race":
                 return Bitmaps.SummaryRaceHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);

@@ -20,6 +20,9 @@ public static unsafe partial class LibC
     /// <summary>Changes are private to the process (copy on write).</summary>
     public const int MAP_PRIVATE = 0x02;
 
+    /// <summary>Place the mapping exactly at the address given, replacing what was mapped there.</summary>
+    public const int MAP_FIXED = 0x10;
+
     /// <summary>Not backed by a file.</summary>
     public const int MAP_ANONYMOUS = 0x20;
 
@@ -52,4 +55,8 @@ public static unsafe partial class LibC
     /// <summary>madvise(2). Returns 0, or -1 with errno.</summary>
     [LibraryImport(LibraryNames.LibC, SetLastError = true)]
     public static partial int madvise(void* addr, nuint length, int advice);
+
+    /// <summary>memfd_create(2): an anonymous memory-backed file (shmem) named <paramref name="name"/> (NUL-terminated) for debugging. Returns a descriptor, or -1 with errno.</summary>
+    [LibraryImport(LibraryNames.LibC, SetLastError = true)]
+    public static partial int memfd_create(byte* name, uint flags);
 }

@@ -13,4 +13,8 @@ public static unsafe partial class LibC
     /// <remarks>NOTE: for /proc/PID/pagemap the offset is (virtual address / page size) * 8; offsets above 2^63 do not fit an off_t.</remarks>
     [LibraryImport(LibraryNames.LibC, SetLastError = true)]
     public static partial nint pread(int fd, void* buf, nuint count, long offset);
+
+    /// <summary>ftruncate(2): sets the size of the file behind <paramref name="fd"/>. Returns 0, or -1 with errno.</summary>
+    [LibraryImport(LibraryNames.LibC, SetLastError = true)]
+    public static partial int ftruncate(int fd, long length);
 }

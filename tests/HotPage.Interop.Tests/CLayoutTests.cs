@@ -100,6 +100,8 @@ public class CLayoutTests
         c.AppendLine("SAME(munmap, int (*)(void*, size_t));");
         c.AppendLine("SAME(madvise, int (*)(void*, size_t, int));");
         c.AppendLine("SAME(close, int (*)(int));");
+        c.AppendLine("SAME(ftruncate, int (*)(int, off_t));");
+        c.AppendLine("SAME(memfd_create, int (*)(const char*, unsigned int));");
         c.AppendLine("SAME(syscall, long (*)(long, ...));");
         return c.ToString();
     }
