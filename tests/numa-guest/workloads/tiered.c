@@ -37,7 +37,7 @@
  * working set and placement checks, and the process embeds HotPage through its C ABI. After the
  * placement it opens an engine (hotpage_open), registers its working set as one region, reports
  * its own accesses with hotpage_record_batch (source HOTPAGE_SOURCE_APPLICATION) and calls
- * hotpage_run_once every --run-ms. What it reports, honestly and sampled in time only:
+ * hotpage_run_once every --round-ms. What it reports, honestly and sampled in time only:
  *   - the hot pages: on one pass every --record-ms (default 10; 0 = every pass), one record per hot
  *     page (each pass reads and writes every hot page once); passes in between are not reported;
  *   - the cold sweep: every cold page read is reported (one record; it is read once).
