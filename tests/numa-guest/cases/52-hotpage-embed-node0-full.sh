@@ -5,13 +5,14 @@
 # so below them the kernel itself refuses (OOM for a bound allocation, -ENOMEM for a move) before
 # HotPage's watermark is reached. Passes when HotPage promotes up to the watermark and stops there:
 # some hot pages moved but fewer than 95%, its counters say rounds hit the watermark
-# (pgpromote_watermark_rounds > 0, read through hotpage_counter), the workload ran to the end (no
-# crash), and node 0's free memory after every round that promoted stayed at or above the watermark
-# less 512 KiB for other allocations (the workload's own, the kernel's). Free memory here is the
-# buddy lists plus the per-CPU lists (/proc/zoneinfo): MemFree alone lags behind a move, whose pages
-# come from the per-CPU lists first (refilled from MemFree in batches). HotPage budgets each round
-# by MemFree (never more than the allocator holds), so its moves alone cannot take that sum below
-# the watermark; MemFree's own minimum is printed too.
+# (pgpromote_watermark_rounds > 0 and no -ENOMEM from the kernel, pgpromote_fail_nomem = 0, read
+# through hotpage_counter), the workload ran to the end (no crash), and node 0's free memory after
+# every round that promoted stayed at or above the watermark less 512 KiB for other allocations
+# (the workload's own, the kernel's). Free memory here is the buddy lists plus the per-CPU lists
+# (/proc/zoneinfo): MemFree alone lags behind a move, whose pages come from the per-CPU lists first
+# (refilled from MemFree in batches). HotPage budgets each round by MemFree (never more than the
+# allocator holds), so its moves alone cannot take that sum below the watermark; MemFree's own
+# minimum is printed too.
 . /hotpage/lib.sh
 need_embed || exit 0
 # The kernel's per-CPU page lists make MemFree jump by whole refill batches (several MiB here, up to
@@ -62,6 +63,7 @@ if [ "$wl_rc" -ne 0 ] || [ -z "$hot" ] || [ -z "$wm" ] || [ -z "$fmin" ]; then w
 elif [ "$hot" -eq 0 ] || [ "$fmin" -lt 0 ]; then why="nothing was promoted"
 elif [ $((hot * 100)) -ge $((nhot * 95)) ]; then why="the hot set fit: node 0 was not smaller than it"
 elif [ "$wm" -eq 0 ]; then why="no round reported the watermark (pgpromote_watermark_rounds=0)"
+elif [ "$nomem" -ne 0 ]; then why="the kernel refused moves (-ENOMEM): its watermark, not HotPage's, was reached"
 elif [ "$fmin" -lt $((reserve - slack_kb)) ]; then why="node 0's free memory went below the watermark after a promotion"
 fi
 if [ -z "$why" ]; then result "$CASE_NAME" PASS "$d"; else result "$CASE_NAME" FAIL "$why: $d"; fi
