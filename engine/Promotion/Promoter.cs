@@ -16,7 +16,8 @@ namespace HotPage.Engine.Promotion;
 /// token bucket holds (<c>promote_rate_limit_mbps</c>, refilled by elapsed time, bursting at
 /// most one second's worth), no more than the free memory above <c>promote_headroom_pct</c>.
 /// Feedback by cause: -ENOMEM backs the node off for <c>promote_nomem_backoff_rounds</c> rounds
-/// and requeues the page (its fallbacks take it); -EBUSY/-EAGAIN requeue it, at most
+/// and requeues the page (its fallbacks take it; a call that fails as a whole with ENOMEM, as
+/// Linux's does, is resolved into per-page statuses by a residency query first); -EBUSY/-EAGAIN requeue it, at most
 /// <c>promote_retry_max</c> times; -EFAULT/-ENOENT forget it; -EACCES/-EPERM (per page or for the
 /// call) stop promotion for that process and raise <see cref="ProcessProblem"/>; a call that
 /// fails with ESRCH (process gone) forgets the batch's pages of that process.
@@ -296,6 +297,11 @@ public sealed class Promoter : IDisposable
             }
 
             PlatformResult call = _platform.MovePages(pid, _addresses.AsSpan(0, entries), _nodes.AsSpan(0, entries), _status.AsSpan(0, entries));
+            if (call.Error == Errno.ENOMEM)
+            {
+                call = ResolveOutOfMemory(pid, entries);
+            }
+
             if (!call.IsSuccess)
             {
                 (long f, long d) = HandleCallFailure(pid, call.Error, group, entries);
@@ -500,6 +506,29 @@ public sealed class Promoter : IDisposable
         _retries.Remove(page);
         _droppedBusy++;
         return false;
+    }
+
+    /// <summary>
+    /// Linux's <c>move_pages</c> fails as a whole with <c>ENOMEM</c> when the target node has no page
+    /// left for a migration (<c>migrate_pages</c> gives up the batch and stores no status), not with
+    /// <c>-ENOMEM</c> per page; pages of earlier batches of the call may have moved. Asks where the
+    /// call's pages are now and turns the call into per-page statuses: a page on a top-tier node
+    /// moved, any other is <c>-ENOMEM</c> (so the node backs off and the page is requeued, as for a
+    /// per-page <c>-ENOMEM</c>). Seen in the NUMA guest with node 0 near the kernel's own watermark.
+    /// </summary>
+    private PlatformResult ResolveOutOfMemory(int pid, int entries)
+    {
+        Span<PageStatus> status = _status.AsSpan(0, entries);
+        PlatformResult query = _platform.QueryPages(pid, _addresses.AsSpan(0, entries), status);
+        for (int k = 0; k < entries; k++)
+        {
+            if (!query.IsSuccess || (status[k].IsOnNode && !_topology.IsTopTier(status[k].Node)))
+            {
+                status[k] = PageStatus.Failed(Errno.ENOMEM);
+            }
+        }
+
+        return PlatformResult.Ok;
     }
 
     private (long Failed, long Dropped) HandleCallFailure(int pid, Errno error, ReadOnlySpan<PromotionCandidate> group, int entries)

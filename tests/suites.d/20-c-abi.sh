@@ -60,5 +60,27 @@ else
     cat "$work/ex.log"; fail "example.c compiles"
 fi
 
+# The NUMA guest's embedding workload (tests/numa-guest: tiered.c with -DHOTPAGE_EMBED), here on one
+# node: its pages are placed on node 0 and HotPage tracks them as lower-tier (assume-lower), so the
+# record path, hotpage_run_once and the counters it prints are checked without the guest.
+if gcc -O2 -Wall -Wextra -Werror -DHOTPAGE_EMBED -I"$libdir" -o "$work/tiered-embed" tests/numa-guest/workloads/tiered.c \
+        -L"$libdir" -lhotpage -Wl,-rpath,"$libdir" 2> "$work/embed-cc.log"; then
+    ok "tiered-embed compiles with gcc -Wall -Wextra -Werror"
+    out=$("$work/tiered-embed" --total-mib 4 --hot-mib 1 --seconds 1 --sweep-mibps 6 --slow-node 0 --fast-node 0 --quiet \
+        --hotpage-config '{"residency": "assume-lower"}' 2>&1); rc=$?
+    kv() { echo "$out" | grep "^$1 " | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+    # 256 hot pages, each reported on its sampled passes and so promoted; 768 cold pages, each read
+    # once by the sweep (6 MiB/s: done after 0.5 s) and reported once, so never at freq_threshold 2.
+    if [ "$rc" -eq 0 ] && [ "$(kv counters pgpromote_success)" = 256 ] && [ "$(kv embed record_dropped)" = 0 ] \
+        && [ "$(kv summary swept)" = 768 ] && [ "$(kv counters pghot_recorded_accesses)" = "$(kv embed records)" ] \
+        && [ "$(kv embed rounds)" -gt 0 ]; then
+        ok "tiered-embed (assume-lower) reports its accesses and promotes exactly its 256 hot pages"
+    else
+        echo "$out"; fail "tiered-embed (assume-lower) run (exit $rc)"
+    fi
+else
+    cat "$work/embed-cc.log"; fail "tiered-embed compiles"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

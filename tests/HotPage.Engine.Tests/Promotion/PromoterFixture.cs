@@ -105,3 +105,48 @@ internal sealed class OverstatedFreeMemory(IMemoryPlatform inner) : IMemoryPlatf
     {
     }
 }
+
+/// <summary>
+/// A platform whose moves fail the way Linux's <c>move_pages</c> does when the target runs out of
+/// memory: the pages that fit move, and the call as a whole fails with <c>ENOMEM</c>, with no
+/// per-page status stored (here: overwritten with <c>-EINVAL</c>, which no caller may read).
+/// </summary>
+internal sealed class WholeCallOutOfMemory(IMemoryPlatform inner) : IMemoryPlatform
+{
+    public int CallsFailed { get; private set; }
+
+    public string Name => inner.Name;
+
+    public int PageSize => inner.PageSize;
+
+    public NumaTopology GetTopology() => inner.GetTopology();
+
+    public int GetCurrentCpu() => inner.GetCurrentCpu();
+
+    public int GetCurrentNode() => inner.GetCurrentNode();
+
+    public long GetFreeBytes(int node) => inner.GetFreeBytes(node);
+
+    public PlatformResult QueryPages(int pid, ReadOnlySpan<nint> pages, Span<PageStatus> status) => inner.QueryPages(pid, pages, status);
+
+    public PlatformResult MovePages(int pid, ReadOnlySpan<nint> pages, ReadOnlySpan<int> nodes, Span<PageStatus> status)
+    {
+        PlatformResult r = inner.MovePages(pid, pages, nodes, status);
+        if (!r.IsSuccess || !status.ToArray().Any(s => s.Error == Errno.ENOMEM))
+        {
+            return r;
+        }
+
+        status.Fill(PageStatus.Failed(Errno.EINVAL));
+        CallsFailed++;
+        return new PlatformResult(Errno.ENOMEM, 0);
+    }
+
+    public NodeMemory AllocateOnNode(nuint bytes, int node) => inner.AllocateOnNode(bytes, node);
+
+    public void Free(NodeMemory memory) => inner.Free(memory);
+
+    public void Dispose()
+    {
+    }
+}

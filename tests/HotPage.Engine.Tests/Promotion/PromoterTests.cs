@@ -130,6 +130,31 @@ public class PromoterTests
     }
 
     [Test]
+    public void AMoveThatFailsAsAWholeWithEnomemIsResolvedPerPageAndBacksTheNodeOff()
+    {
+        var machine = new SimulatedMachine
+        {
+            Nodes = [new SimulatedNode(0, [0], 50, 0), new SimulatedNode(1, [1], 1000, 0), new SimulatedNode(2, [], 10_000, 1)],
+            Distances = new[,] { { 10, 20, 17 }, { 20, 10, 25 }, { 17, 25, 10 } },
+        };
+        WholeCallOutOfMemory? linux = null;
+        using var f = new PromoterFixture(machine, 1000, lowerNode: 2, wrap: p => linux = new WholeCallOutOfMemory(new OverstatedFreeMemory(p)));
+        f.Touch(Range(0, 200), times: 3);
+        f.Promoter.RunOnce();
+        var c = f.Promoter.GetCounters();
+        Assert.That(linux!.CallsFailed, Is.EqualTo(1), "the move failed as a whole, as Linux's does");
+        Assert.That(c["pgpromote_success"], Is.EqualTo(50), "the 50 pages that fit did move, and the residency query finds them");
+        Assert.That(c["pgpromote_fail_nomem"], Is.EqualTo(150), "the rest count as -ENOMEM, not as a failed call");
+        Assert.That(c["pgpromote_fail_other"] + c["pgpromote_errors"], Is.EqualTo(0));
+        Assert.That(f.Logs.Any(l => l.Contains("-ENOMEM", StringComparison.Ordinal)), Is.True);
+        f.Clock.Advance(100);
+        f.Promoter.RunOnce();
+        Assert.That(f.Sim.UsedPages(0), Is.EqualTo(50), "the moved pages stay where they are");
+        Assert.That(f.Sim.UsedPages(1), Is.EqualTo(150), "the requeued pages went to the fallback while node 0 is backed off");
+        Assert.That(f.Promoter.GetCounters()["pgpromote_success"], Is.EqualTo(200));
+    }
+
+    [Test]
     public void BusyPagesAreRetriedABoundedNumberOfTimesThenDropped()
     {
         using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100, tune: t => t.Set("promote_retry_max", 3));

@@ -85,3 +85,56 @@ numa_balancing_case() {
     fi
     result "$CASE_NAME" PASS "$(figures) sweep_mibps=$sweep $knobs vmstat: $(vmstat_delta "$CASE_DIR/vm0" "$CASE_DIR/vm1")"
 }
+
+# --- HotPage embedded in the workload (tiered-embed: tiered.c linked with libhotpage.so) ---
+
+# lfield FILE PREFIX KEY: the value of KEY=... on the first line of FILE starting with "PREFIX "
+lfield() { grep "^$2 " "$1" | head -1 | tr ' ' '\n' | sed -n "s/^$3=//p" | head -1; }
+
+# Prints SKIP and returns 1 when the embed workload is not in the guest (payload 30-libhotpage).
+need_embed() {
+    command -v tiered-embed > /dev/null && return 0
+    result "$CASE_NAME" SKIP "no tiered-embed in the guest (payload.d/30-libhotpage.sh did not run or failed)"
+    return 1
+}
+
+# Runs tiered-embed on the standard working set, in the foreground, output to $CASE_DIR/wl.out
+# and the console (indented). Extra arguments go to tiered-embed. Returns its exit status.
+run_embed() {
+    tiered-embed --total-mib "$WL_TOTAL_MIB" --hot-mib "$WL_HOT_MIB" --seconds "$WL_SECONDS" --quiet "$@" \
+        > "$CASE_DIR/wl.out" 2>&1
+    rc=$?
+    sed 's/^/    | /' "$CASE_DIR/wl.out"
+    return $rc
+}
+
+# What HotPage did in a finished tiered-embed run: rounds, rounds until 95% of the hot set, records
+# queued and dropped, and its own counters (read through hotpage_counter).
+embed_figures() {
+    f=$CASE_DIR/wl.out
+    echo "rounds=$(lfield "$f" embed rounds) hot95_rounds=$(lfield "$f" embed hot95_rounds)" \
+         "records=$(lfield "$f" embed records) record_dropped=$(lfield "$f" embed record_dropped)" \
+         "pgpromote_success=$(lfield "$f" counters pgpromote_success)" \
+         "pgpromote_candidate=$(lfield "$f" counters pgpromote_candidate)" \
+         "kpromoted_dropped=$(lfield "$f" counters kpromoted_dropped)" \
+         "open_ms=$(lfield "$f" hotpage open_ms)"
+}
+
+# embed_verdict HOT95_REQUIRED: PASS/FAIL line for an embed run against issue 8's bar: >= 95% of the
+# hot pages on node 0 (when HOT95_REQUIRED is 1) and <= 5% of the cold pages ever on node 0, by the
+# workload's own move_pages queries; nothing dropped or rejected on the record path. $1 extra text.
+embed_verdict() {
+    f=$CASE_DIR/wl.out; extra=$1
+    hot=$(field "$f" hot_final); nhot=$(field "$f" hot_pages); ncold=$(field "$f" cold_pages)
+    cmax=$(field "$f" cold_moved_max); h95=$(field "$f" hot95_ms)
+    dropped=$(lfield "$f" embed record_dropped); rejected=$(lfield "$f" embed record_rejected)
+    d="$(figures) $(embed_figures) cold_bar=$((ncold * 5 / 100)) $extra"
+    why=""
+    [ -n "$nhot" ] && [ -n "$cmax" ] && [ -n "$dropped" ] || why="no figures (workload exit $wl_rc)"
+    [ -z "$why" ] && [ "$wl_rc" -ne 0 ] && why="workload exit $wl_rc"
+    [ -z "$why" ] && [ $((hot * 100)) -lt $((nhot * 95)) ] && why="hot set not at 95% on node 0"
+    [ -z "$why" ] && [ "$h95" = -1 ] && why="hot set never at 95% on node 0"
+    [ -z "$why" ] && [ $((cmax * 100)) -gt $((ncold * 5)) ] && why="more than 5% of the cold pages moved"
+    [ -z "$why" ] && { [ "$dropped" != 0 ] || [ "$rejected" != 0 ]; } && why="records dropped or rejected"
+    if [ -z "$why" ]; then result "$CASE_NAME" PASS "$d"; else result "$CASE_NAME" FAIL "$why: $d"; fi
+}

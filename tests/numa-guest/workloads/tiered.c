@@ -33,8 +33,34 @@
  *                      (DAMON, idle page tracking) under QEMU's software TLB, which otherwise keeps
  *                      hot translations so long that cleared accessed bits are never set again.
  *
+ * Built with -DHOTPAGE_EMBED and linked with libhotpage.so, it is `tiered-embed`: the same
+ * working set and placement checks, and the process embeds HotPage through its C ABI. After the
+ * placement it opens an engine (hotpage_open), registers its working set as one region, reports
+ * its own accesses with hotpage_record_batch (source HOTPAGE_SOURCE_APPLICATION) and calls
+ * hotpage_run_once every --round-ms. What it reports, honestly and sampled in time only:
+ *   - the hot pages: on one pass every --record-ms (default 10; 0 = every pass), one record per hot
+ *     page (each pass reads and writes every hot page once); passes in between are not reported;
+ *   - the cold sweep: every cold page read is reported (one record; it is read once).
+ * So cold accesses are reported in full and hot ones sampled: the sampling can only make the hot set
+ * look less hot than it is, never the cold pages hotter. Placement is still judged by the
+ * workload's own move_pages queries, independent of HotPage. Extra options:
+ *   --round-ms MS        a hotpage_run_once every MS ms of the access phase (default 100)
+ *   --record-ms MS       hot pages reported on one pass every MS ms (default 10; 0 = every pass)
+ *   --hotpage-config J   the JSON given to hotpage_open (default NULL: defaults and the topology)
+ *   --headroom-pct P     sets promote_headroom_pct (hotpage_set_tunable) and watches node
+ *                        --fast-node's free memory after every round that promoted pages, against
+ *                        the same watermark (P% of the node's MemTotal): "embed ... free_min_kb="
+ * It prints "hotpage open_ms=... register_ms=..." before the access phase, and at the end
+ *   embed rounds=<n> hot95_rounds=<rounds done when 95% of the hot pages were first seen on the
+ *     fast node, -1 if never> records=<queued> record_dropped=<ring full> record_rejected=<n>
+ *     promoted=<sum of the rounds' promoted> free_min_kb=<lowest MemFree seen after a round that
+ *     promoted, -1 if none> free_pcp_min_kb=<the same for MemFree plus the per-CPU lists' free
+ *     pages, see node_free_pcp_kb> reserve_kb=<the watermark, -1 without --headroom-pct>
+ *   counters name=value ... (HotPage's own counters, read with hotpage_counter)
+ * and exits 5 when a HotPage call fails (with hotpage_last_error on stderr).
+ *
  * Exit status: 0 if the run completed (whatever the placement), 2 on bad arguments, 3 if the
- * initial placement on the slow node failed, 4 on a system call failure.
+ * initial placement on the slow node failed, 4 on a system call failure, 5 on a HotPage failure.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,6 +74,9 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef HOTPAGE_EMBED
+#include "hotpage.h"
+#endif
 
 #define PAGE 4096UL
 #define MPOL_DEFAULT 0
@@ -108,6 +137,90 @@ static struct counts query(void)
 static volatile sig_atomic_t got_usr1;
 static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
 
+#ifdef HOTPAGE_EMBED
+static hotpage_t *hp;
+static hotpage_record_t *rec_hot, *rec_cold; /* prepared records of the hot pages; sweep staging */
+static unsigned long rec_cold_n, rec_cold_cap;
+static unsigned long long rec_queued, rec_dropped, rec_rejected;
+
+static void hp_die(const char *what, int rc)
+{
+    fprintf(stderr, "tiered-embed: %s: %s (%d): %s\n", what, hotpage_strerror(rc), rc, hotpage_last_error());
+    exit(5);
+}
+
+static void hp_submit(const hotpage_record_t *r, unsigned long n)
+{
+    while (n > 0) {
+        uint32_t k = n > 65536 ? 65536 : (uint32_t)n;
+        hotpage_batch_result_t b;
+        int rc = hotpage_record_batch_ex(hp, r, k, &b);
+        if (rc < 0) hp_die("hotpage_record_batch_ex", rc);
+        rec_queued += b.recorded; rec_dropped += b.dropped; rec_rejected += b.rejected;
+        r += k; n -= k;
+    }
+}
+
+/* "MemTotal:" or "MemFree:" of a node's sysfs meminfo, in kB; -1 if unreadable. */
+static long node_meminfo_kb(int node, const char *key)
+{
+    char path[96], line[256];
+    snprintf(path, sizeof path, "/sys/devices/system/node/node%d/meminfo", node);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long v = -1;
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        char *p = strstr(line, key);
+        if (p && p[kl] == ':') { v = atol(p + kl + 1); break; }
+    }
+    fclose(f);
+    return v;
+}
+
+/* A node's free pages as the allocator holds them, in kB: the buddy lists ("pages free", what
+ * MemFree shows) plus the per-CPU lists ("count:" of each pageset), summed over the node's zones in
+ * /proc/zoneinfo; -1 if unreadable. MemFree alone lags: a move takes its pages from the per-CPU lists
+ * first, which are refilled from the buddy lists in batches, so MemFree can fall after a round by
+ * more than what the round moved, or less. */
+static long node_free_pcp_kb(int node)
+{
+    FILE *f = fopen("/proc/zoneinfo", "r");
+    if (!f) return -1;
+    char line[256];
+    int cur = -1;
+    long pages = 0;
+    while (fgets(line, sizeof line, f)) {
+        int n;
+        long v;
+        if (sscanf(line, "Node %d,", &n) == 1) cur = n;
+        else if (cur == node && (sscanf(line, " pages free %ld", &v) == 1 || sscanf(line, " count: %ld", &v) == 1))
+            pages += v;
+    }
+    fclose(f);
+    return pages * (long)(PAGE / 1024);
+}
+
+static const char *const counter_names[] = {
+    "pghot_recorded_accesses", "pghot_records_applied", "pghot_ring_dropped", "pghot_rejected",
+    "pghot_candidates", "pgpromote_candidate", "pgpromote_success", "pgpromote_fail_nomem",
+    "pgpromote_fail_busy", "pgpromote_fail_notmoved", "pgpromote_fail_other", "kpromoted_dropped",
+    "kpromoted_cold_old", "pgpromote_watermark_rounds", "pgpromote_ratelimited_rounds",
+    "pgpromote_demoted_seen", "pgpromote_rounds", "pgpromote_errors", "hot_threshold"};
+
+static void print_counters(void)
+{
+    printf("counters");
+    for (size_t i = 0; i < sizeof counter_names / sizeof counter_names[0]; i++) {
+        uint64_t v;
+        int rc = hotpage_counter(hp, counter_names[i], &v);
+        if (rc < 0) hp_die(counter_names[i], rc);
+        printf(" %s=%llu", counter_names[i], (unsigned long long)v);
+    }
+    printf("\n");
+}
+#endif
+
 int main(int argc, char **argv)
 {
     double total_mib = 64, hot_mib = 8, hot_frac = -1, seconds = 30, sweep_mibps = 0;
@@ -115,6 +228,10 @@ int main(int argc, char **argv)
     int strided = 0, wait_signal = 0, quiet = 0, stop_at_hot95 = 0;
     const char *ranges_file = NULL;
     fast_node = 0; slow_node = 1;
+#ifdef HOTPAGE_EMBED
+    long round_ms = 100, record_ms = 10, headroom_pct = -1;
+    const char *hp_config = NULL;
+#endif
 
     static const struct option opts[] = {
         {"total-mib", required_argument, 0, 't'}, {"hot-mib", required_argument, 0, 'h'},
@@ -124,6 +241,10 @@ int main(int argc, char **argv)
         {"fast-node", required_argument, 0, 'F'}, {"wait-signal", no_argument, 0, 'W'},
         {"ranges", required_argument, 0, 'R'},    {"quiet", no_argument, 0, 'q'},
         {"stop-at-hot95", no_argument, 0, 'x'},   {"tlb-flush-ms", required_argument, 0, 'T'},
+#ifdef HOTPAGE_EMBED
+        {"round-ms", required_argument, 0, 'u'},    {"record-ms", required_argument, 0, 'e'},
+        {"hotpage-config", required_argument, 0, 'c'}, {"headroom-pct", required_argument, 0, 'H'},
+#endif
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -146,6 +267,12 @@ int main(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'x': stop_at_hot95 = 1; break;
         case 'T': tlb_flush_ms = atol(optarg); break;
+#ifdef HOTPAGE_EMBED
+        case 'u': round_ms = atol(optarg); break;
+        case 'e': record_ms = atol(optarg); break;
+        case 'c': hp_config = optarg; break;
+        case 'H': headroom_pct = atol(optarg); break;
+#endif
         default: return 2;
         }
     }
@@ -156,6 +283,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "tiered: bad sizes (total %lu pages, hot %lu pages)\n", npages, nhot);
         return 2;
     }
+#ifdef HOTPAGE_EMBED
+    if (round_ms <= 0 || record_ms < 0 || headroom_pct > 90) {
+        fprintf(stderr, "tiered-embed: --round-ms must be > 0, --record-ms >= 0, --headroom-pct 0..90\n");
+        return 2;
+    }
+#endif
     ncold = npages - nhot;
 
     size_t len = npages * PAGE;
@@ -215,6 +348,44 @@ int main(int argc, char **argv)
         fclose(f);
     }
 
+#ifdef HOTPAGE_EMBED
+    /* Embed HotPage: open, set the watermark, register the working set, prepare the records. */
+    long reserve_kb = -1;
+    {
+        uint64_t t_open = now_ms();
+        int rc = hotpage_open(hp_config, &hp);
+        if (rc < 0) hp_die("hotpage_open", rc);
+        if (headroom_pct >= 0) {
+            rc = hotpage_set_tunable(hp, "promote_headroom_pct", headroom_pct);
+            if (rc < 0) hp_die("hotpage_set_tunable(promote_headroom_pct)", rc);
+            long total_kb = node_meminfo_kb(fast_node, "MemTotal");
+            if (total_kb < 0) die("read node meminfo");
+            reserve_kb = total_kb * headroom_pct / 100;
+        }
+        uint64_t t_reg = now_ms();
+        rc = hotpage_register_region(hp, base, len);
+        if (rc < 0) hp_die("hotpage_register_region", rc);
+        uint64_t t_done = now_ms();
+        rec_hot = calloc(nhot, sizeof *rec_hot);
+        rec_cold_cap = ncold ? ncold : 1;
+        rec_cold = calloc(rec_cold_cap, sizeof *rec_cold);
+        if (!rec_hot || !rec_cold) die("calloc");
+        for (unsigned long k = 0; k < nhot; k++) {
+            rec_hot[k].addr = (uint64_t)(uintptr_t)(base + hot_idx[k] * PAGE);
+            rec_hot[k].nid = HOTPAGE_NUMA_NO_NODE;
+            rec_hot[k].source = HOTPAGE_SOURCE_APPLICATION;
+            rec_hot[k].time_ms = 0; /* now, by the engine's clock */
+        }
+        printf("hotpage open_ms=%lu register_ms=%lu round_ms=%ld record_ms=%ld headroom_pct=%ld reserve_kb=%ld\n",
+               (unsigned long)(t_reg - t_open), (unsigned long)(t_done - t_reg), round_ms, record_ms, headroom_pct,
+               reserve_kb);
+        fflush(stdout);
+    }
+    unsigned long rounds = 0;
+    long hot95_rounds = -1, free_min_kb = -1, free_pcp_min_kb = -1;
+    unsigned long long promoted_sum = 0;
+#endif
+
     if (wait_signal) {
         sigset_t set, old;
         struct sigaction sa;
@@ -235,6 +406,9 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     uint64_t t0 = now_ms(), next_report = t0, end = t0 + (uint64_t)(seconds * 1000), next_flush = t0;
+#ifdef HOTPAGE_EMBED
+    uint64_t next_run = t0 + (uint64_t)round_ms, next_record = t0;
+#endif
     unsigned long flushes = 0;
     long hot95_ms = -1, cold_max = 0;
     unsigned long swept = 0, passes = 0;
@@ -247,7 +421,12 @@ int main(int argc, char **argv)
         if (now >= next_report || now >= end) {
             struct counts r = query();
             long t = (long)(now - t0);
-            if (hot95_ms < 0 && r.hot_fast * 100 >= nhot * 95) hot95_ms = t;
+            if (hot95_ms < 0 && r.hot_fast * 100 >= nhot * 95) {
+                hot95_ms = t;
+#ifdef HOTPAGE_EMBED
+                hot95_rounds = (long)rounds;
+#endif
+            }
             if ((long)r.cold_fast > cold_max) cold_max = (long)r.cold_fast;
             if (!quiet || r.hot_fast != last.hot_fast || r.cold_fast != last.cold_fast || now >= end)
                 printf("placement t_ms=%ld hot_on_node%d=%lu/%lu cold_on_node%d=%lu/%lu swept=%lu\n", t, fast_node,
@@ -270,18 +449,60 @@ int main(int argc, char **argv)
             *p = (unsigned char)(*p + 1);
         }
         passes++;
+#ifdef HOTPAGE_EMBED
+        if (record_ms == 0 || now >= next_record) { /* this pass is reported: every hot page once */
+            hp_submit(rec_hot, nhot);
+            next_record = now + (uint64_t)record_ms;
+        }
+        rec_cold_n = 0;
+#endif
         /* The slow sweep: read the next cold pages up to the target for the elapsed time. */
         if (sweep_pages_per_ms > 0 && swept < ncold) {
             unsigned long target = (unsigned long)(sweep_pages_per_ms * (double)(now_ms() - t0));
             if (target > ncold) target = ncold;
-            while (swept < target) sink += *(volatile unsigned char *)(base + cold_idx[swept++] * PAGE);
+            while (swept < target) {
+#ifdef HOTPAGE_EMBED
+                hotpage_record_t *cr = &rec_cold[rec_cold_n++]; /* every cold read is reported */
+                cr->addr = (uint64_t)(uintptr_t)(base + cold_idx[swept] * PAGE);
+                cr->nid = HOTPAGE_NUMA_NO_NODE;
+                cr->source = HOTPAGE_SOURCE_APPLICATION;
+                cr->time_ms = 0;
+#endif
+                sink += *(volatile unsigned char *)(base + cold_idx[swept++] * PAGE);
+            }
         }
+#ifdef HOTPAGE_EMBED
+        if (rec_cold_n > 0) hp_submit(rec_cold, rec_cold_n);
+        if (now_ms() >= next_run) {
+            hotpage_result_t res;
+            int rc = hotpage_run_once(hp, &res);
+            if (rc < 0) hp_die("hotpage_run_once", rc);
+            rounds++;
+            promoted_sum += res.promoted;
+            if (reserve_kb >= 0 && res.promoted > 0) { /* the watermark, as the workload sees it */
+                long free_kb = node_meminfo_kb(fast_node, "MemFree");
+                if (free_kb >= 0 && (free_min_kb < 0 || free_kb < free_min_kb)) free_min_kb = free_kb;
+                long free_pcp = node_free_pcp_kb(fast_node);
+                if (free_pcp >= 0 && (free_pcp_min_kb < 0 || free_pcp < free_pcp_min_kb)) free_pcp_min_kb = free_pcp;
+            }
+            next_run += (uint64_t)round_ms;
+            if (next_run <= now_ms()) next_run = now_ms() + 1;
+        }
+#endif
     }
     uint64_t run_ms = now_ms() - t0;
     printf("summary hot_pages=%lu cold_pages=%lu hot95_ms=%ld hot_final=%lu cold_moved_final=%lu "
            "cold_moved_max=%ld swept=%lu hot_passes=%lu tlb_flushes=%lu run_ms=%lu errors=%lu sink=%llu\n",
            nhot, ncold, hot95_ms, q.hot_fast, q.cold_fast, cold_max, swept, passes, flushes, (unsigned long)run_ms,
            q.errors, sink & 1);
+#ifdef HOTPAGE_EMBED
+    printf("embed rounds=%lu hot95_rounds=%ld records=%llu record_dropped=%llu record_rejected=%llu promoted=%llu "
+           "free_min_kb=%ld free_pcp_min_kb=%ld reserve_kb=%ld\n",
+           rounds, hot95_rounds, rec_queued, rec_dropped, rec_rejected, promoted_sum, free_min_kb, free_pcp_min_kb,
+           reserve_kb);
+    print_counters();
+    hotpage_close(hp);
+#endif
     fflush(stdout);
     return 0;
 }
