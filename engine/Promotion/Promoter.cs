@@ -14,7 +14,8 @@ namespace HotPage.Engine.Promotion;
 /// <remarks>
 /// Budget per target node and round: <c>promote_batch</c> pages, no more than the rate limit's
 /// token bucket holds (<c>promote_rate_limit_mbps</c>, refilled by elapsed time, bursting at
-/// most one second's worth), no more than the free memory above <c>promote_headroom_pct</c>.
+/// most one second's worth), no more than the free memory above <c>promote_headroom_pct</c> (and
+/// never into the reserve the kernel keeps itself, <see cref="IMemoryPlatform.GetReservedBytes"/>).
 /// Feedback by cause: -ENOMEM backs the node off for <c>promote_nomem_backoff_rounds</c> rounds
 /// and requeues the page (its fallbacks take it; a call that fails as a whole with ENOMEM, as
 /// Linux's does, is resolved into per-page statuses by a residency query first); -EBUSY/-EAGAIN requeue it, at most
@@ -201,7 +202,9 @@ public sealed class Promoter : IDisposable
             }
 
             long free = _platform.GetFreeBytes(node);
-            long reserve = _topology[node].TotalBytes * tunables["promote_headroom_pct"] / 100;
+            // Never below what the kernel keeps free itself (zone high watermarks): a move into
+            // that reserve is refused with ENOMEM, or reclaimed (demoted) again by kswapd.
+            long reserve = Math.Max(_topology[node].TotalBytes * tunables["promote_headroom_pct"] / 100, _platform.GetReservedBytes(node));
             long room = Math.Max(0, (free - reserve) / _pageSize);
             _room[node] = room;
             totalRoom += room;
@@ -218,7 +221,7 @@ public sealed class Promoter : IDisposable
             if (!budget.AtWatermark)
             {
                 budget.AtWatermark = true;
-                Log?.Invoke($"promoter: node {target} and its fallbacks are at the free-memory watermark (promote_headroom_pct={tunables["promote_headroom_pct"]}); promotion to them pauses");
+                Log?.Invoke($"promoter: node {target} and its fallbacks are at the free-memory watermark (promote_headroom_pct={tunables["promote_headroom_pct"]}, or the kernel's own reserve where larger); promotion to them pauses");
             }
 
             return default;

@@ -39,7 +39,7 @@ public sealed class EngineTunables
         new("promote_batch", 1, 65536, 512, TunableScope.Runtime, "Pages extracted and moved per promotion round and target node."),
         new("promote_interval_ms", 1, 600_000, 200, TunableScope.Runtime, "Time between promotion rounds (a round also starts early when candidates pile up)."),
         new("promote_rate_limit_mbps", 0, 1_048_576, 1024, TunableScope.Runtime, "Most megabytes per second promoted to one target node; 0 = no limit."),
-        new("promote_headroom_pct", 0, 90, 2, TunableScope.Runtime, "Free memory (percent of the node) a promotion never eats into."),
+        new("promote_headroom_pct", 0, 90, 2, TunableScope.Runtime, "Free memory (percent of the node) a promotion never eats into; never less than the kernel's own reserve on the node (its zones' high watermarks)."),
         new("promote_retry_max", 0, 100, 3, TunableScope.Runtime, "Rounds a busy page (-EBUSY/-EAGAIN) is retried before it is dropped."),
         new("promote_nomem_backoff_rounds", 0, 10_000, 5, TunableScope.Runtime, "Rounds a target node is skipped after a move to it failed with -ENOMEM (its fallbacks take the pages)."),
         new("thp_hot_pct", 1, 100, 25, TunableScope.Runtime, "A transparent huge page is promoted (as a whole: the kernel moves its 2 MiB folio) when at least this percent of its base pages are hot."),

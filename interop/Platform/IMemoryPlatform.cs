@@ -35,6 +35,14 @@ public interface IMemoryPlatform : IDisposable
     long GetFreeBytes(int node);
 
     /// <summary>
+    /// Bytes of free memory the operating system itself keeps on <paramref name="node"/> (on Linux
+    /// the high watermarks of the node's zones: below them kswapd reclaims, and the kernel's own
+    /// promotion stops there); a promotion that eats into them is refused or undone. 0 where the
+    /// platform has no such reserve or cannot tell.
+    /// </summary>
+    long GetReservedBytes(int node) => 0;
+
+    /// <summary>
     /// Which node each page is on. <paramref name="pid"/> 0 is the calling process.
     /// <paramref name="status"/>[i] receives the node of <paramref name="pages"/>[i] or a
     /// negated errno (<c>-ENOENT</c>: not present; <c>-EFAULT</c>: not mapped).

@@ -16,6 +16,9 @@ public sealed record LinuxPlatformOptions
     /// <summary>The sysfs root the topology is read from ("/sys"; a fixture tree in tests).</summary>
     public string SysfsRoot { get; init; } = "/sys";
 
+    /// <summary>Where the zones' watermarks are read ("/proc/zoneinfo"; a fixture file in tests).</summary>
+    public string ZoneinfoPath { get; init; } = "/proc/zoneinfo";
+
     /// <summary>Tier ranks by node id that replace what sysfs says (configuration override); null for none.</summary>
     public IReadOnlyDictionary<int, int>? TierOverride { get; init; }
 }
@@ -40,7 +43,15 @@ public sealed class LinuxPlatform : IMemoryPlatform
     private readonly SafeFileHandle?[] _meminfo;
     private readonly byte[] _meminfoBuffer = GC.AllocateArray<byte>(4096, pinned: true);
     private readonly Lock _meminfoGate = new();
+    private readonly long[] _zoneHighPages;
+    private byte[] _zoneinfoBuffer = GC.AllocateArray<byte>(16384, pinned: true);
+    private SafeFileHandle? _zoneinfo;
+    private long _zoneinfoReadAt;
+    private bool _zoneinfoRead;
     private bool _disposed;
+
+    /// <summary>How long the zone watermarks read from /proc/zoneinfo are used before being read again (they change only with min_free_kbytes, watermark_scale_factor or memory hotplug).</summary>
+    private const long ZoneinfoRefreshMs = 10_000;
 
     /// <summary>Creates the platform and reads the topology once.</summary>
     /// <exception cref="PlatformNotSupportedException">Not running on Linux.</exception>
@@ -61,6 +72,7 @@ public sealed class LinuxPlatform : IMemoryPlatform
         _reader = new LinuxTopologyReader(_options.SysfsRoot);
         _topology = _reader.Read(_options.TierOverride);
         _meminfo = new SafeFileHandle?[_topology.NodeIdLimit];
+        _zoneHighPages = new long[_topology.NodeIdLimit];
     }
 
     /// <inheritdoc/>
@@ -114,6 +126,114 @@ public sealed class LinuxPlatform : IMemoryPlatform
 
             return ParseMemFree(_meminfoBuffer.AsSpan(0, read));
         }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The sum of the <c>high</c> watermarks of the node's zones in /proc/zoneinfo, in bytes; read
+    /// again at most every 10 s into a reused pinned buffer (no allocation unless the file outgrows
+    /// it). 0 when the file cannot be read (the caller's own headroom then applies alone).
+    /// </remarks>
+    public long GetReservedBytes(int node)
+    {
+        if (!_topology.Exists(node))
+        {
+            return 0;
+        }
+
+        lock (_meminfoGate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            long now = Environment.TickCount64;
+            if (!_zoneinfoRead || now - _zoneinfoReadAt >= ZoneinfoRefreshMs)
+            {
+                _zoneinfoRead = true;
+                _zoneinfoReadAt = now;
+                ReadZoneinfo();
+            }
+
+            return _zoneHighPages[node] * PageSize;
+        }
+    }
+
+    /// <summary>Reads /proc/zoneinfo whole (growing the buffer if it is larger) and parses the high watermarks per node; on an I/O error the watermarks read as 0.</summary>
+    private void ReadZoneinfo()
+    {
+        try
+        {
+            _zoneinfo ??= File.OpenHandle(_options.ZoneinfoPath, FileMode.Open, FileAccess.Read);
+            int length = 0;
+            while (true)
+            {
+                if (length == _zoneinfoBuffer.Length)
+                {
+                    byte[] larger = GC.AllocateArray<byte>(_zoneinfoBuffer.Length * 2, pinned: true);
+                    _zoneinfoBuffer.AsSpan().CopyTo(larger);
+                    _zoneinfoBuffer = larger;
+                }
+
+                int read = RandomAccess.Read(_zoneinfo, _zoneinfoBuffer.AsSpan(length), length);
+                if (read <= 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            ParseZoneHighWatermarks(_zoneinfoBuffer.AsSpan(0, length), _zoneHighPages);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Array.Clear(_zoneHighPages);
+        }
+    }
+
+    /// <summary>
+    /// Sums the <c>high</c> watermark (pages) of every zone per node from the text of /proc/zoneinfo
+    /// into <paramref name="highPages"/> (indexed by node id; nodes beyond its length are ignored).
+    /// A zone starts at a line "Node N, zone NAME"; its watermark is the line whose first word is
+    /// exactly "high" (the per-CPU lists' "high:" lines are not it).
+    /// </summary>
+    internal static void ParseZoneHighWatermarks(ReadOnlySpan<byte> text, Span<long> highPages)
+    {
+        highPages.Clear();
+        int node = -1;
+        while (!text.IsEmpty)
+        {
+            int eol = text.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = eol < 0 ? text : text[..eol];
+            text = eol < 0 ? default : text[(eol + 1)..];
+            if (line.StartsWith("Node "u8))
+            {
+                node = ParseLeadingNumber(line["Node ".Length..], out _);
+                continue;
+            }
+
+            line = line.TrimStart((byte)' ');
+            if (node >= 0 && node < highPages.Length && line.StartsWith("high "u8))
+            {
+                long pages = ParseLeadingNumber(line["high".Length..].TrimStart((byte)' '), out bool digits);
+                if (digits)
+                {
+                    highPages[node] += pages;
+                }
+            }
+        }
+    }
+
+    private static int ParseLeadingNumber(ReadOnlySpan<byte> text, out bool digits)
+    {
+        long value = 0;
+        int i = 0;
+        while (i < text.Length && text[i] is >= (byte)'0' and <= (byte)'9' && value <= int.MaxValue)
+        {
+            value = (value * 10) + (text[i] - '0');
+            i++;
+        }
+
+        digits = i > 0;
+        return digits && value <= int.MaxValue ? (int)value : -1;
     }
 
     /// <inheritdoc/>
@@ -218,6 +338,8 @@ public sealed class LinuxPlatform : IMemoryPlatform
             {
                 h?.Dispose();
             }
+
+            _zoneinfo?.Dispose();
         }
     }
 

@@ -84,6 +84,64 @@ public class LinuxPlatformTests
     }
 
     [Test]
+    public void ZoneHighWatermarksSumPerNodeAndIgnoreThePerCpuHighLines()
+    {
+        // Laid out as /proc/zoneinfo (6.x): watermarks, then per-CPU pagesets with their own "high:".
+        const string Zoneinfo = """
+            Node 0, zone      DMA
+              per-node stats
+                  nr_inactive_anon 12
+              pages free     3840
+                    boost    0
+                    min      23
+                    low      28
+                    high     33
+                    spanned  4095
+              pagesets
+                cpu: 0
+                          count: 0
+                          high:  378
+                          batch: 63
+            Node 0, zone   Normal
+              pages free     1334735
+                    min      12053
+                    low      15066
+                    high     18079
+              pagesets
+                cpu: 0
+                          high:  5000
+            Node 2, zone   Normal
+              pages free     100
+                    high     700
+            Node 9, zone   Normal
+                    high     5
+            """;
+        var high = new long[4];
+        LinuxPlatform.ParseZoneHighWatermarks(System.Text.Encoding.ASCII.GetBytes(Zoneinfo), high);
+        Assert.That(high, Is.EqualTo(new long[] { 33 + 18079, 0, 700, 0 }), "per node, zones summed, node 9 beyond the span ignored");
+    }
+
+    [Test]
+    public void GetReservedBytesReadsTheKernelsWatermarksOfThisMachine()
+    {
+        using var platform = new LinuxPlatform();
+        long reserved = platform.GetReservedBytes(0);
+
+        // Every Linux node with memory has a non-zero high watermark (min_free_kbytes > 0).
+        Assert.That(reserved, Is.GreaterThan(0L).And.LessThan(platform.GetTopology()[0].TotalBytes / 4), "node 0's zone high watermarks");
+        Assert.That(reserved % platform.PageSize, Is.EqualTo(0L));
+        Assert.That(platform.GetReservedBytes(12345), Is.EqualTo(0L), "a node that does not exist");
+    }
+
+    [Test]
+    public void GetReservedBytesIsZeroWhenZoneinfoCannotBeRead()
+    {
+        using var platform = new LinuxPlatform(new LinuxPlatformOptions { ZoneinfoPath = "/nonexistent/zoneinfo" });
+
+        Assert.That(platform.GetReservedBytes(0), Is.EqualTo(0L));
+    }
+
+    [Test]
     public void PagemapOfOwnMemoryGivesPresentPfnsAndNotPresentAfterDontneed()
     {
         using var platform = new LinuxPlatform();

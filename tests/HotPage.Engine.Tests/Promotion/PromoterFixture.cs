@@ -106,6 +106,36 @@ internal sealed class OverstatedFreeMemory(IMemoryPlatform inner) : IMemoryPlatf
     }
 }
 
+/// <summary>A platform that reports a reserve of its own on every node (as Linux's zone high watermarks), otherwise the inner platform.</summary>
+internal sealed class KernelReserve(IMemoryPlatform inner, long reservedBytes) : IMemoryPlatform
+{
+    public string Name => inner.Name;
+
+    public int PageSize => inner.PageSize;
+
+    public NumaTopology GetTopology() => inner.GetTopology();
+
+    public int GetCurrentCpu() => inner.GetCurrentCpu();
+
+    public int GetCurrentNode() => inner.GetCurrentNode();
+
+    public long GetFreeBytes(int node) => inner.GetFreeBytes(node);
+
+    public long GetReservedBytes(int node) => reservedBytes;
+
+    public PlatformResult QueryPages(int pid, ReadOnlySpan<nint> pages, Span<PageStatus> status) => inner.QueryPages(pid, pages, status);
+
+    public PlatformResult MovePages(int pid, ReadOnlySpan<nint> pages, ReadOnlySpan<int> nodes, Span<PageStatus> status) => inner.MovePages(pid, pages, nodes, status);
+
+    public NodeMemory AllocateOnNode(nuint bytes, int node) => inner.AllocateOnNode(bytes, node);
+
+    public void Free(NodeMemory memory) => inner.Free(memory);
+
+    public void Dispose()
+    {
+    }
+}
+
 /// <summary>
 /// A platform whose moves fail the way Linux's <c>move_pages</c> does when the target runs out of
 /// memory: the pages that fit move, and the call as a whole fails with <c>ENOMEM</c>, with no

@@ -85,6 +85,31 @@ public class PromoterTests
         Assert.That(f.Logs.Any(l => l.Contains("watermark", StringComparison.Ordinal)), Is.True);
     }
 
+    [TestCase(10, 0, 900)]     // the headroom alone: 10% of 1000 pages stays free
+    [TestCase(10, 50, 900)]    // a kernel reserve below the headroom changes nothing
+    [TestCase(2, 150, 850)]    // a kernel reserve above the headroom wins: 150 pages stay free
+    [TestCase(0, 300, 700)]
+    public void PromotionNeverEatsIntoTheLargerOfHeadroomAndTheKernelsReserve(int headroomPct, int reservedPages, int expectedUsed)
+    {
+        using var f = new PromoterFixture(
+            SimulatedMachine.TwoTier(1000, 10_000),
+            5000,
+            tune: t => t.Set("promote_headroom_pct", headroomPct),
+            wrap: p => new KernelReserve(p, reservedPages * 4096L));
+        for (int round = 0; round < 20; round++)
+        {
+            f.Touch(Range(0, 3000));
+            f.Promoter.RunOnce();
+            Assert.That(f.Sim.UsedPages(0), Is.LessThanOrEqualTo(expectedUsed), "never into the reserve");
+            f.Clock.Advance(100);
+        }
+
+        Assert.That(f.Sim.UsedPages(0), Is.EqualTo(expectedUsed), "filled up to the larger reserve");
+        var c = f.Promoter.GetCounters();
+        Assert.That(c["pgpromote_watermark_rounds"], Is.GreaterThan(0));
+        Assert.That(c["pgpromote_fail_nomem"], Is.EqualTo(0));
+    }
+
     [Test]
     public void FallbackNodesAreUsedNearestFirstWhenThePreferredNodeIsFull()
     {
