@@ -138,7 +138,7 @@ public sealed class IdlePageSource : PagemapScanSource
             }
 
             Span<byte> range = _words.AsSpan(0, (int)((_pfn[end - 1] >> 6) - firstWord + 1) * 8);
-            ReadWords(bitmap, firstWord, range);
+            int valid = ReadWords(bitmap, firstWord, range);
 
             // Read: accessed = marked at the last visit and no longer idle.
             for (int j = k; j < end; j++)
@@ -146,6 +146,12 @@ public sealed class IdlePageSource : PagemapScanSource
                 ulong pfn = _pfn[j];
                 int at = (int)((pfn >> 6) - firstWord) * 8;
                 long index = firstIndex + _pageIndex[j];
+                if (at >= valid)
+                {
+                    marked.Clear(index); // past what the bitmap holds: cannot be tracked
+                    continue;
+                }
+
                 bool idle = (BinaryPrimitives.ReadUInt64LittleEndian(range[at..]) & (1UL << (int)(pfn & 63))) != 0;
                 if (marked.IsSet(index) && !idle)
                 {
@@ -162,11 +168,17 @@ public sealed class IdlePageSource : PagemapScanSource
             for (int j = k; j < end; j++)
             {
                 int at = (int)((_pfn[j] >> 6) - firstWord) * 8;
-                ulong w = BinaryPrimitives.ReadUInt64LittleEndian(range[at..]) | (1UL << (int)(_pfn[j] & 63));
-                BinaryPrimitives.WriteUInt64LittleEndian(range[at..], w);
+                if (at < valid)
+                {
+                    ulong w = BinaryPrimitives.ReadUInt64LittleEndian(range[at..]) | (1UL << (int)(_pfn[j] & 63));
+                    BinaryPrimitives.WriteUInt64LittleEndian(range[at..], w);
+                }
             }
 
-            WriteWords(bitmap, firstWord, range);
+            if (valid > 0)
+            {
+                WriteWords(bitmap, firstWord, range[..valid]);
+            }
             k = end;
         }
 
@@ -185,25 +197,30 @@ public sealed class IdlePageSource : PagemapScanSource
         process.MarkedThisSlice = 0;
     }
 
-    private void ReadWords(SafeFileHandle bitmap, ulong firstWord, Span<byte> buffer)
+    /// <summary>Reads the words from <paramref name="firstWord"/> into <paramref name="buffer"/>; returns how many bytes the bitmap holds there (whole words).</summary>
+    private int ReadWords(SafeFileHandle bitmap, ulong firstWord, Span<byte> buffer)
     {
         // NOTE: the kernel's bitmap is a sysfs binary attribute: one read returns at most a page
-        // (4 KiB = 512 words), so a longer range takes several reads. Only a read of 0 bytes means
-        // the end of the bitmap (no such PFN): what is left reads as not idle.
+        // (4 KiB = 512 words), so a longer range takes several reads. A read of 0 bytes is the end
+        // of the bitmap: PFNs at or past max_pfn, and also the last word when max_pfn is not a
+        // multiple of 64 (the kernel returns 0 for that partial word, and a write to it also returns
+        // 0: written back, it would never complete). Words past the end are never written.
         int done = 0;
         while (done < buffer.Length)
         {
             int n = RandomAccess.Read(bitmap, buffer[done..], ((long)firstWord * 8) + done);
             if (n <= 0)
             {
-                buffer[done..].Clear();
                 break;
             }
 
             done += n;
         }
 
+        done &= ~7;
+        buffer[done..].Clear();
         BitmapWordsRead += buffer.Length / 8;
+        return done;
     }
 
     private void WriteWords(SafeFileHandle bitmap, ulong firstWord, ReadOnlySpan<byte> buffer)

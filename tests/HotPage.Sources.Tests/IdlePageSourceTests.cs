@@ -123,6 +123,28 @@ public class IdlePageSourceTests
     }
 
     [Test]
+    public void PagesPastTheEndOfTheBitmapAreNeitherMarkedNorWritten()
+    {
+        using var child = new Child(256);
+        child.Write(0, 256);
+        ulong[] pfns = ChildPfns(child);
+        ulong[] sorted = [.. pfns.Order()];
+        ulong limit = sorted[sorted.Length / 2] / 64 * 64; // the bitmap ends at a word boundary inside the child's PFNs
+        using var bitmap = IdleFixture.Create(limit - 1);
+        long length = new FileInfo(bitmap.Path).Length;
+        var sink = new CollectingSink();
+        using var source = new IdlePageSource(sink, Tunables.Fast(), new ScanOptions { VmaFilter = v => v.Start <= child.Base && child.Base < v.End }, bitmap.Path);
+        source.Attach(child.Pid);
+
+        source.Tick(0);
+        source.Tick(10);
+
+        Assert.That(new FileInfo(bitmap.Path).Length, Is.EqualTo(length), "nothing is written past the end of the bitmap (the kernel's write there returns 0 and would be retried forever)");
+        Assert.That(pfns.Where(p => p < limit).All(bitmap.IsIdle), Is.True, "the pages the bitmap covers are marked");
+        Assert.That(sink.Reports, Is.Empty, "pages past the end read as nothing, not as accessed");
+    }
+
+    [Test]
     public void ALargeProcessIsCoveredOverSeveralPeriodsAfterTheInitialDelay()
     {
         using var child = new Child(1024); // 4 MiB: four 1 MiB slices
