@@ -13,9 +13,10 @@ wl1=$!
 hp_start_workload --seconds 30    # the second workload: $WL_PID, standard working set, killed below
 wait_line "$CASE_DIR/wl1.out" ready 60 || { result "$CASE_NAME" FAIL "the first workload never became ready"; exit 1; }
 HP_T0=$(hp_now_ms)
-hotpaged run --pid "$wl1,$WL_PID" --source softdirty --config "$CASE_DIR/hp.json" --quiet --duration 9 \
+hotpaged run --pid "$wl1,$WL_PID" --source softdirty --config "$CASE_DIR/hp.json" --quiet --duration 11 \
     --socket "$CASE_DIR/hp.sock" --stats-json "$CASE_DIR/hp.stats.json" > "$CASE_DIR/hp.out" 2> "$CASE_DIR/hp.log" &
 HP_PID=$!
+hp_wait_log hp "control socket" 30   # both pids watched before the first one starts its 3 s
 kill -USR1 "$wl1"
 wait "$wl1"; wl1_rc=$?
 kill -USR1 "$WL_PID"

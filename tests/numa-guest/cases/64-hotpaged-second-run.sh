@@ -1,5 +1,5 @@
 # Fault: a second `hotpaged run` on the same pid after the first one ended. Run 1 (--source
-# softdirty, --duration 5) promotes the hot set; then pagemove puts the hot pages back on node 1
+# softdirty, --duration 7) promotes the hot set; then pagemove puts the hot pages back on node 1
 # (as a demotion would); run 2 on the same, still running workload must find and promote them again:
 # no state of run 1 (soft-dirty bits it cleared, its control socket) may get in the way.
 . /hotpage/lib.sh
@@ -8,8 +8,8 @@ hp_require
 # shellcheck disable=SC2086
 hp_config "$CASE_DIR/hp1.json" $HP_TUNABLES
 cp "$CASE_DIR/hp1.json" "$CASE_DIR/hp2.json"
-hp_start_workload --seconds 16
-hp_start hp1 softdirty --duration 5
+hp_start_workload --seconds 22
+hp_start hp1 softdirty --duration 7
 kill -USR1 "$WL_PID"
 hp_wait hp1; rc1=$HP_RC
 sleep 0.3
@@ -18,7 +18,7 @@ mv=$(pagemove "$WL_PID" "$CASE_DIR/ranges" hot 1); mrc=$?
 echo "    $mv"
 sleep 0.6
 back=$(grep '^placement ' "$CASE_DIR/wl.out" | tail -1 | sed 's/.*hot_on_node0=\([0-9]*\).*/\1/')
-hp_start hp2 softdirty --duration 6
+hp_start hp2 softdirty --duration 8
 hp_wait hp2; rc2=$HP_RC
 wait "$WL_PID"; wl_rc=$?
 sed 's/^/    | /' "$CASE_DIR/wl.out"
