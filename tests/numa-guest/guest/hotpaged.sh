@@ -9,8 +9,8 @@
 #   freq_threshold=2         (the default) a page reported in two passes within freq_window_ms
 #   promote_batch=4096       the whole hot set (2048 pages) fits one round; with the default 512 the
 #                            automatic threshold sees 2048 candidates arrive at once, raises
-#                            freq_threshold to 3 and the next round drops the candidates at 2
-#                            (seen: 1536 dropped, 3-4 s lost before they qualified again)
+#                            freq_threshold to 3, the extraction drops the 1536 candidates at 2,
+#                            and they qualify again only a pass later
 HP_TUNABLES=${HP_TUNABLES:-scan_delay_ms=0 scan_period_ms=250 promote_interval_ms=50 freq_threshold=2 promote_batch=4096}
 HP_WL_SECONDS=${HP_WL_SECONDS:-10}   # the bar: 95% of the hot set on node 0 within 10 s
 
@@ -89,7 +89,7 @@ hp_counters() {
 # HP_POLL=1 in a case; it costs the guest's single host thread some time).
 hp_poll() {
     while kill -0 "$WL_PID" 2>/dev/null; do
-        echo "    poll t=$(( $(hp_now_ms) - HP_T0 )) $(grep -E '^hotpage_(pghot_recorded_accesses|pghot_skipped_toptier|pghot_candidates|pgpromote_success|hot_threshold|pgpromote_rounds|kpromoted_cold_old|uptime_ms) ' \
+        echo "    poll t=$(( $(hp_now_ms) - HP_T0 )) $(grep -E '^hotpage_(pghot_recorded_accesses|pghot_skipped_toptier|pghot_candidates|pgpromote_success|hot_threshold|pgpromote_rounds|kpromoted_cold_old|kpromoted_dropped|pghot_records_applied|pghot_records_inflight|uptime_ms) ' \
             "$CASE_DIR/$1.prom" 2>/dev/null | sed 's/^hotpage_//' | tr '\n' ' ')"
         sleep 0.25
     done
