@@ -265,7 +265,15 @@ public sealed class DamonSysfsDriver : IDisposable
         Write(Path.Combine(ctx, "schemes", "nr_schemes"), 1);
         string s = Path.Combine(ctx, "schemes", "0");
         Write(Path.Combine(s, "action"), "stat");
-        Write(Path.Combine(s, "access_pattern", "nr_accesses", "min"), attrs.HotMinAccesses);
+        // Every range of the pattern: the kernel creates them as 0..0 (a scheme that sets only a
+        // minimum matches nothing). Any size and age; nr_accesses from the hot threshold up.
+        string pattern = Path.Combine(s, "access_pattern");
+        Write(Path.Combine(pattern, "sz", "min"), 0);
+        Write(Path.Combine(pattern, "sz", "max"), ulong.MaxValue);
+        Write(Path.Combine(pattern, "nr_accesses", "min"), attrs.HotMinAccesses);
+        Write(Path.Combine(pattern, "nr_accesses", "max"), uint.MaxValue);
+        Write(Path.Combine(pattern, "age", "min"), 0);
+        Write(Path.Combine(pattern, "age", "max"), uint.MaxValue);
     }
 
     /// <summary>

@@ -8,7 +8,9 @@ namespace HotPage.Sources.Tests;
 /// with the kernel's side simulated: writing an <c>nr_*</c> file (re)creates the numbered child
 /// directories with their default files, writing <c>nr_kdamonds</c> while a kdamond runs fails with
 /// EBUSY, writing a file that does not exist fails, and <c>update_schemes_tried_regions</c> fills
-/// <c>tried_regions</c> from what the test planted.
+/// <c>tried_regions</c> with the planted regions that match scheme 0's access pattern. As in the
+/// kernel (measured in the NUMA guest, 6.12), every access-pattern range starts as 0..0, so a scheme
+/// whose maxima are not written matches nothing.
 /// </summary>
 internal sealed class DamonSysfsSimulator : IDamonFiles, IDisposable
 {
@@ -132,7 +134,12 @@ internal sealed class DamonSysfsSimulator : IDamonFiles, IDisposable
 
                 int k = int.Parse(Path.GetFileName(kdamond), CultureInfo.InvariantCulture);
                 string tried = Path.Combine(kdamond, "contexts", "0", "schemes", "0", "tried_regions");
-                List<DamonRegion> regions = TriedRegions.GetValueOrDefault(k) ?? [];
+                string pattern = Path.Combine(kdamond, "contexts", "0", "schemes", "0", "access_pattern");
+                bool InRange(string range, ulong v) =>
+                    ulong.Parse(Read(Path.Combine(pattern, range, "min")), CultureInfo.InvariantCulture) <= v
+                    && v <= ulong.Parse(Read(Path.Combine(pattern, range, "max")), CultureInfo.InvariantCulture);
+                List<DamonRegion> regions = (TriedRegions.GetValueOrDefault(k) ?? [])
+                    .Where(r => InRange("sz", r.End - r.Start) && InRange("nr_accesses", r.NrAccesses) && InRange("age", r.Age)).ToList();
                 Recreate(tried, regions.Count, _ => { });
                 for (int i = 0; i < regions.Count; i++)
                 {
@@ -171,7 +178,7 @@ internal sealed class DamonSysfsSimulator : IDamonFiles, IDisposable
         Files(d, ("action", "stat"), ("apply_interval_us", "0"));
         foreach (string range in new[] { "sz", "nr_accesses", "age" })
         {
-            Files(Path.Combine(d, "access_pattern", range), ("min", "0"), ("max", range == "sz" ? "18446744073709551615" : "4294967295"));
+            Files(Path.Combine(d, "access_pattern", range), ("min", "0"), ("max", "0"));
         }
 
         Files(Path.Combine(d, "quotas"), ("ms", "0"), ("bytes", "0"), ("reset_interval_ms", "0"));

@@ -33,6 +33,9 @@ public class DamonTests
             Assert.That(sim.ReadRel("kdamonds/0/contexts/0/schemes/nr_schemes"), Is.EqualTo("1"), "one scheme");
             Assert.That(sim.ReadRel("kdamonds/0/contexts/0/schemes/0/action"), Is.EqualTo("stat"), "stat only: DAMON changes nothing");
             Assert.That(sim.ReadRel("kdamonds/0/contexts/0/schemes/0/access_pattern/nr_accesses/min"), Is.EqualTo("3"), "the hot threshold selects regions");
+            Assert.That(sim.ReadRel("kdamonds/0/contexts/0/schemes/0/access_pattern/nr_accesses/max"), Is.EqualTo("4294967295"), "no upper bound on accesses (the kernel's default maximum is 0)");
+            Assert.That(sim.ReadRel("kdamonds/0/contexts/0/schemes/0/access_pattern/sz/max"), Is.EqualTo("18446744073709551615"), "regions of any size (the kernel's default maximum is 0)");
+            Assert.That(sim.ReadRel("kdamonds/0/contexts/0/schemes/0/access_pattern/age/max"), Is.EqualTo("4294967295"), "regions of any age (the kernel's default maximum is 0)");
             Assert.That(sim.ReadRel("kdamonds/0/state"), Is.EqualTo("on"), "turned on last");
         });
         Assert.That(sim.Writes[^1], Is.EqualTo(("kdamonds/0/state", "on")), "state on is the last write");

@@ -103,6 +103,48 @@ public class IdlePageSourceTests
     }
 
     [Test]
+    public void OnlyTheBitmapWordsHoldingThePagesAreReadNotTheSpanOfTheirPfns()
+    {
+        using var child = new Child(256);
+        child.Write(0, 256);
+        ulong[] pfns = ChildPfns(child);
+        using var bitmap = IdleFixture.Create(pfns.Max() + 1);
+        using var source = new IdlePageSource(new CollectingSink(), Tunables.Fast(), new ScanOptions { VmaFilter = v => v.Start <= child.Base && child.Base < v.End }, bitmap.Path);
+        source.Attach(child.Pid);
+
+        source.Tick(0);
+
+        int distinct = pfns.Select(p => p / 64).Distinct().Count();
+        ulong span = (pfns.Max() / 64) - (pfns.Min() / 64) + 1;
+        Assert.That(source.BitmapWordsRead, Is.InRange(distinct, Math.Min(5L * distinct, (long)span)),
+            $"the words of the {pfns.Length} pages ({distinct} distinct words, gaps of up to 4 words read through), never more than their span ({span} words)");
+        Assert.That(source.BitmapWordsWritten, Is.EqualTo(source.BitmapWordsRead), "every word read is written back with the marks");
+        Assert.That(pfns.All(bitmap.IsIdle), Is.True, "every page is marked");
+    }
+
+    [Test]
+    public void PagesPastTheEndOfTheBitmapAreNeitherMarkedNorWritten()
+    {
+        using var child = new Child(256);
+        child.Write(0, 256);
+        ulong[] pfns = ChildPfns(child);
+        ulong[] sorted = [.. pfns.Order()];
+        ulong limit = sorted[sorted.Length / 2] / 64 * 64; // the bitmap ends at a word boundary inside the child's PFNs
+        using var bitmap = IdleFixture.Create(limit - 1);
+        long length = new FileInfo(bitmap.Path).Length;
+        var sink = new CollectingSink();
+        using var source = new IdlePageSource(sink, Tunables.Fast(), new ScanOptions { VmaFilter = v => v.Start <= child.Base && child.Base < v.End }, bitmap.Path);
+        source.Attach(child.Pid);
+
+        source.Tick(0);
+        source.Tick(10);
+
+        Assert.That(new FileInfo(bitmap.Path).Length, Is.EqualTo(length), "nothing is written past the end of the bitmap (the kernel's write there returns 0 and would be retried forever)");
+        Assert.That(pfns.Where(p => p < limit).All(bitmap.IsIdle), Is.True, "the pages the bitmap covers are marked");
+        Assert.That(sink.Reports, Is.Empty, "pages past the end read as nothing, not as accessed");
+    }
+
+    [Test]
     public void ALargeProcessIsCoveredOverSeveralPeriodsAfterTheInitialDelay()
     {
         using var child = new Child(1024); // 4 MiB: four 1 MiB slices

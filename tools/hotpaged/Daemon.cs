@@ -32,6 +32,7 @@ internal sealed class Daemon : IDisposable
     private bool _statusShown;
     private bool _capacityWarned;
     private long _exited;
+    private long _sourceTicks, _sourceTickMsTotal, _sourceTickMsMax;
 
     private Daemon(HotPageHost host, string? cgroup)
     {
@@ -302,6 +303,9 @@ internal sealed class Daemon : IDisposable
             new("hotpage_tracked_regions", regions),
             new("hotpage_tracked_pages", pages),
             new("hotpage_uptime_ms", _clock.ElapsedMilliseconds),
+            new("hotpage_source_ticks", Interlocked.Read(ref _sourceTicks)),
+            new("hotpage_source_tick_ms_total", Interlocked.Read(ref _sourceTickMsTotal)),
+            new("hotpage_source_tick_ms_max", Interlocked.Read(ref _sourceTickMsMax)),
         ]));
     }
 
@@ -379,6 +383,7 @@ internal sealed class Daemon : IDisposable
             foreach (ITemperatureSource s in _sources)
             {
                 SourceTickResult r;
+                long t0 = _clock.ElapsedMilliseconds;
                 try
                 {
                     r = s.Tick(nowMs);
@@ -387,6 +392,17 @@ internal sealed class Daemon : IDisposable
                 {
                     Log($"hotpaged: source {s.Name}: tick failed: {ex.Message}");
                     continue;
+                }
+                finally
+                {
+                    // How long the sources hold the main loop (a pass over a large process, DAMON's sysfs reads).
+                    long ms = _clock.ElapsedMilliseconds - t0;
+                    Interlocked.Increment(ref _sourceTicks);
+                    Interlocked.Add(ref _sourceTickMsTotal, ms);
+                    if (ms > Interlocked.Read(ref _sourceTickMsMax))
+                    {
+                        Interlocked.Exchange(ref _sourceTickMsMax, ms);
+                    }
                 }
 
                 if (r.Errors > 0)
