@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using HotPage.Engine.Native;
 
 namespace HotPage.Engine.Bitmaps;
 
@@ -43,6 +44,7 @@ public sealed unsafe partial class PageBitmap : IDisposable
     private readonly nuint _level1Count;
     private readonly nuint _level2Count;
     private readonly bool _ownsMemory;
+    private NativeMemoryCounter? _counter;
     private ulong* _words;
     private ulong* _level1;
     private ulong* _level2;
@@ -68,6 +70,20 @@ public sealed unsafe partial class PageBitmap : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
     /// <exception cref="OutOfMemoryException">The native memory could not be allocated.</exception>
     public PageBitmap(long length)
+        : this(length, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates an empty bitmap of <paramref name="length"/> bits in zeroed native memory whose
+    /// bytes (<see cref="NativeBytes"/>) <paramref name="counter"/> counts until <see cref="Dispose"/>
+    /// (the engine's and the sources' bitmaps: tests prove with the counter that every bitmap was freed).
+    /// </summary>
+    /// <param name="length">The number of pages the set can hold; fixed for the bitmap's lifetime.</param>
+    /// <param name="counter">Counts the native bytes held; null counts nothing.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
+    /// <exception cref="OutOfMemoryException">The native memory could not be allocated.</exception>
+    public PageBitmap(long length, NativeMemoryCounter? counter)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         _length = length;
@@ -88,6 +104,8 @@ public sealed unsafe partial class PageBitmap : IDisposable
         }
 
         _limit = (ulong)length;
+        _counter = counter;
+        counter?.Add(NativeBytes);
     }
 
     /// <summary>Wraps caller-owned zeroed arrays (test hooks: guard-page buffers); never frees them.</summary>
@@ -384,8 +402,9 @@ public sealed unsafe partial class PageBitmap : IDisposable
     private void FreeAll()
     {
         _limit = 0;
-        if (_ownsMemory)
+        if (_ownsMemory && _words != null)
         {
+            Interlocked.Exchange(ref _counter, null)?.Remove(NativeBytes);
             NativeMemory.AlignedFree(_words);
             NativeMemory.AlignedFree(_level1);
             NativeMemory.AlignedFree(_level2);
