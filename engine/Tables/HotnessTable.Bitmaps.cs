@@ -79,20 +79,26 @@ internal sealed unsafe partial class HotnessTable
                 }
 
                 int end = count + got;
-                if (Sse.IsSupported)
+                // The marked pages are spread over a table far larger than the caches and the TLB.
+                // Read every word of the run first, in a loop of independent loads that the CPU
+                // overlaps; the loop below clears bits with locked instructions, which are full
+                // fences on x86, so a load placed between them would wait for the one before. The
+                // candidate bits, needed only by the clear, are prefetched.
+                bool prefetch = Sse.IsSupported;
+                for (int i = count; i < end; i++)
                 {
-                    // The marked pages are spread over a table far larger than the caches: issue
-                    // every word's miss first so that they overlap, then re-check in order.
-                    for (int i = count; i < end; i++)
+                    long page = pages[i];
+                    wordsOut[i] = _wordBase[page];
+                    if (prefetch)
                     {
-                        Prefetch(pages[i]);
+                        Sse.Prefetch0(_candidateBase + (page >> 6));
                     }
                 }
 
                 for (int i = count; i < end; i++)
                 {
                     long page = pages[i];
-                    uint w = _wordBase[page];
+                    uint w = wordsOut[i];
                     ClearCandidate(page);
                     if (freq < _threshold || PageWord.Elapsed(now, PageWord.Time(w)) > (int)_window)
                     {
