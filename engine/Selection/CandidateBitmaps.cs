@@ -33,14 +33,16 @@ public enum CandidateSelection
 /// <para>What it gives up: within a level the order is address order, not recency. Each
 /// (node, level) keeps a cursor where its last extraction stopped and continues from there
 /// (wrapping), so a level that refills faster than it drains is served round-robin rather than
-/// low addresses first. The batch is then sorted by frequency and recency like the heap's.</para>
+/// low addresses first. The batch is not re-sorted by recency (see <c>HotnessTable.ExtractFromBitmaps</c>).</para>
 /// <para>Memory: 7 bitmaps per top-tier node, each 1 + 1/64 + 1/4096 bits per tracked page:
 /// <see cref="BytesPerPagePerNode"/> ≈ 0.89 B per tracked page per top-tier node, on top of the
 /// table's 4.125 B, against the heap's 8 B × <c>max_candidates</c> per node. With one top-tier
 /// node that is 5.02 B per tracked page: over issue 2's 4.2 B budget, which is why the heap stays
 /// the default. No heap is allocated in this mode.</para>
 /// <para>Threads: only the consumer (the thread holding the engine's consumer lock) calls this
-/// class, as for the rest of the table.</para>
+/// class, as for the rest of the table, so marks are set and cleared with
+/// <see cref="PageBitmap.SetExclusive"/> and <see cref="PageBitmap.ClearExclusive"/> (plain
+/// stores; the atomic Set/Clear cost a locked instruction or three per mark).</para>
 /// </remarks>
 internal sealed class CandidateBitmaps : IDisposable
 {
@@ -78,10 +80,10 @@ internal sealed class CandidateBitmaps : IDisposable
     public bool HasNode(int node) => unchecked((uint)node) < (uint)(_levels.Length / Levels) && _levels[node * Levels] is not null;
 
     /// <summary>Marks <paramref name="page"/> as a candidate of <paramref name="node"/> at <paramref name="frequency"/>.</summary>
-    public void Add(int node, uint frequency, long page) => Level(node, frequency).Set(page);
+    public void Add(int node, uint frequency, long page) => Level(node, frequency).SetExclusive(page);
 
     /// <summary>Unmarks <paramref name="page"/> at (<paramref name="node"/>, <paramref name="frequency"/>).</summary>
-    public void Remove(int node, uint frequency, long page) => Level(node, frequency).Clear(page);
+    public void Remove(int node, uint frequency, long page) => Level(node, frequency).ClearExclusive(page);
 
     /// <summary>
     /// Copies up to <paramref name="destination"/>.Length marked pages of (<paramref name="node"/>,

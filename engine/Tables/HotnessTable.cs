@@ -77,7 +77,6 @@ internal sealed unsafe partial class HotnessTable : IDisposable
         if (selection == CandidateSelection.Bitmap)
         {
             _bitmaps = CreateBitmaps(capacity, topTierNodes, nodeIdLimit, counter);
-            _sortKeys = new ulong[MaxBitmapBatch];
             return;
         }
 
