@@ -36,6 +36,8 @@ public static class Program
             case "sources-interleaved" when OperatingSystem.IsLinux():
                 Sources.PagemapScanInterleaved.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
                 return 0;
+            case "extract-probe":
+                return Engine.ExtractProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
             case "bitmap-race":
                 return Bitmaps.SummaryRaceHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
             case "budget" when Option(args, "--results") is string results:

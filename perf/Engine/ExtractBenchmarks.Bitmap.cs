@@ -17,6 +17,12 @@ public partial class ExtractBenchmarks
     private HotPageEngine? _bitmapEngine;
     private PromotionCandidate[] _bitmapCandidates = [];
 
+    /// <summary>The re-check time of every extraction (for <see cref="ExtractProbe"/>).</summary>
+    internal const uint ProbeNowMs = NowMs;
+
+    /// <summary>The priming stream (for <see cref="ExtractProbe"/>).</summary>
+    internal static IEnumerable<(uint Page, uint Time)> Priming() => PrimingStream();
+
     [GlobalSetup(Target = nameof(EngineBitmapExtract512))]
     public void SetupBitmapEngine()
     {
