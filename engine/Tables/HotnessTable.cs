@@ -22,7 +22,8 @@ namespace HotPage.Engine.Tables;
 /// stale; a popped entry is discarded unless the bit is set and the entry matches the word.
 /// Selection therefore costs O(log candidates) per extracted page, never a walk over pages.
 /// Invariants: <c>_words</c> and <c>_candidates</c> cover <c>Capacity</c> pages; <c>_heaps[n]</c> is
-/// non-null exactly for top-tier nodes; all native memory is owned here and freed once.
+/// non-null exactly for top-tier nodes (none with bitmap selection, whose protocol and memory
+/// <c>HotnessTable.Bitmaps.cs</c> states); all native memory is owned here and freed once.
 /// </remarks>
 internal sealed unsafe partial class HotnessTable : IDisposable
 {
