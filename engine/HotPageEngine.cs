@@ -4,6 +4,7 @@ using HotPage.Engine.Counters;
 using HotPage.Engine.Native;
 using HotPage.Engine.Records;
 using HotPage.Engine.Rings;
+using HotPage.Engine.Selection;
 using HotPage.Engine.Tables;
 using HotPage.Engine.Tunables;
 using HotPage.Interop.Platform;
@@ -88,7 +89,7 @@ public sealed class HotPageEngine : IDisposable
                 _rings[i] = new RecordRing(ringCapacity, Memory);
             }
 
-            _table = new HotnessTable(capacity, topology.TopTierNodes, topology.NodeIdLimit, Tunables["max_candidates"], Memory);
+            _table = new HotnessTable(capacity, topology.TopTierNodes, topology.NodeIdLimit, Tunables["max_candidates"], Memory, (CandidateSelection)Tunables["selection"]);
             _staging = new NativeArray<StagedRecord>(StagingSize, Memory, "the drain staging buffer");
         }
         catch
@@ -124,6 +125,9 @@ public sealed class HotPageEngine : IDisposable
 
     /// <summary>Bytes of table per tracked page (candidate heaps excluded: they scale with candidates, not pages).</summary>
     public static double TableBytesPerPage => HotnessTable.BytesPerPage;
+
+    /// <summary>How candidates are kept and extracted (the <c>selection</c> tunable, read at start).</summary>
+    public CandidateSelection Selection => _table.Selection;
 
     /// <summary>Number of per-CPU record rings.</summary>
     public int RingCount => _rings.Length;
@@ -482,7 +486,7 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
-    /// <summary>Candidates now queued for <paramref name="targetNode"/> (heap entries, stale ones included until popped).</summary>
+    /// <summary>Candidates now queued for <paramref name="targetNode"/> (heap entries, stale ones included until popped; with bitmap selection, the marked candidates).</summary>
     public long QueuedCandidates(int targetNode)
     {
         lock (_consumerLock)

@@ -38,6 +38,8 @@ public static class Program
                     args.Length > 1 && !args[1].StartsWith('-') ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30,
                     Option(args, "--gib") is string sizes ? [.. sizes.Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))] : [1, 16]);
                 return 0;
+            case "extract-probe":
+                return Engine.ExtractProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
             case "bitmap-race":
                 return Bitmaps.SummaryRaceHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
             case "budget" when Option(args, "--results") is string results:

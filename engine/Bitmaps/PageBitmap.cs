@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using HotPage.Engine.Native;
 
 namespace HotPage.Engine.Bitmaps;
 
@@ -26,7 +27,9 @@ namespace HotPage.Engine.Bitmaps;
 /// <see cref="SetBits"/>, <see cref="CopySetBits"/>, <see cref="PopCount"/>) may run beside them
 /// and see each concurrently changed bit either before or after its change. Bulk operations
 /// (<see cref="And"/>, <see cref="Or"/>, <see cref="AndNot"/>, <see cref="CopyFrom"/>,
-/// <see cref="ClearAll"/>) and <see cref="Dispose"/> need exclusive access.</item>
+/// <see cref="ClearAll"/>), <see cref="SetExclusive"/>, <see cref="ClearExclusive"/> and
+/// <see cref="Dispose"/> need exclusive access (no other writer; the exclusive set and clear keep
+/// the summaries exact with plain stores, so a bitmap one thread owns pays no locked instruction).</item>
 /// </list>
 /// <para>Why a bit per word and two levels, not a bit per 512-bit block and one level: a bit per
 /// word ties each summary bit to one atomically updated word, so the Set/Clear protocol reasons
@@ -43,6 +46,7 @@ public sealed unsafe partial class PageBitmap : IDisposable
     private readonly nuint _level1Count;
     private readonly nuint _level2Count;
     private readonly bool _ownsMemory;
+    private NativeMemoryCounter? _counter;
     private ulong* _words;
     private ulong* _level1;
     private ulong* _level2;
@@ -68,6 +72,20 @@ public sealed unsafe partial class PageBitmap : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
     /// <exception cref="OutOfMemoryException">The native memory could not be allocated.</exception>
     public PageBitmap(long length)
+        : this(length, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates an empty bitmap of <paramref name="length"/> bits in zeroed native memory whose
+    /// bytes (<see cref="NativeBytes"/>) <paramref name="counter"/> counts until <see cref="Dispose"/>
+    /// (the engine's and the sources' bitmaps: tests prove with the counter that every bitmap was freed).
+    /// </summary>
+    /// <param name="length">The number of pages the set can hold; fixed for the bitmap's lifetime.</param>
+    /// <param name="counter">Counts the native bytes held; null counts nothing.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
+    /// <exception cref="OutOfMemoryException">The native memory could not be allocated.</exception>
+    public PageBitmap(long length, NativeMemoryCounter? counter)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         _length = length;
@@ -88,6 +106,8 @@ public sealed unsafe partial class PageBitmap : IDisposable
         }
 
         _limit = (ulong)length;
+        _counter = counter;
+        counter?.Add(NativeBytes);
     }
 
     /// <summary>Wraps caller-owned zeroed arrays (test hooks: guard-page buffers); never frees them.</summary>
@@ -192,6 +212,72 @@ public sealed unsafe partial class PageBitmap : IDisposable
         }
 
         return (old & bit) != 0;
+    }
+
+    /// <summary>
+    /// Sets bit <paramref name="index"/> with plain stores (no locked instruction), keeping the
+    /// summaries exact. Only for a bitmap that one thread owns: no other thread may set, clear or
+    /// bulk-update it at the same time (the hotness table's candidate bitmaps, which only the
+    /// engine's consumer touches). Reads from other threads see the same states as with
+    /// <see cref="Set"/>, except that the word and its summary bits change in separate stores.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside <c>[0, Length)</c>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SetExclusive(long index)
+    {
+        if (unchecked((ulong)index) >= _limit)
+        {
+            ThrowIndexOutOfRange(index);
+        }
+
+        nuint w = (nuint)((ulong)index >> WordShift);
+        ref ulong word = ref _words[w];
+        ulong old = word;
+        word = old | (1UL << (int)(index & BitMask));
+        if (old == 0)
+        {
+            nuint j = w >> WordShift;
+            ulong l1 = _level1[j];
+            _level1[j] = l1 | (1UL << (int)(w & BitMask));
+            if (l1 == 0)
+            {
+                _level2[j >> WordShift] |= 1UL << (int)(j & BitMask);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Clears bit <paramref name="index"/> with plain stores, keeping the summaries exact. The same
+    /// single-owner rule as <see cref="SetExclusive"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside <c>[0, Length)</c>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ClearExclusive(long index)
+    {
+        if (unchecked((ulong)index) >= _limit)
+        {
+            ThrowIndexOutOfRange(index);
+        }
+
+        nuint w = (nuint)((ulong)index >> WordShift);
+        ref ulong word = ref _words[w];
+        ulong old = word;
+        ulong bit = 1UL << (int)(index & BitMask);
+        if (old == bit)
+        {
+            word = 0;
+            nuint j = w >> WordShift;
+            ulong l1 = _level1[j] & ~(1UL << (int)(w & BitMask));
+            _level1[j] = l1;
+            if (l1 == 0)
+            {
+                _level2[j >> WordShift] &= ~(1UL << (int)(j & BitMask));
+            }
+        }
+        else
+        {
+            word = old & ~bit;
+        }
     }
 
     /// <summary>True when bit <paramref name="index"/> is set.</summary>
@@ -384,8 +470,9 @@ public sealed unsafe partial class PageBitmap : IDisposable
     private void FreeAll()
     {
         _limit = 0;
-        if (_ownsMemory)
+        if (_ownsMemory && _words != null)
         {
+            Interlocked.Exchange(ref _counter, null)?.Remove(NativeBytes);
             NativeMemory.AlignedFree(_words);
             NativeMemory.AlignedFree(_level1);
             NativeMemory.AlignedFree(_level2);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.Versioning;
+using HotPage.Engine.Bitmaps;
 using HotPage.Engine.Records;
 using HotPage.Engine.Tunables;
 using HotPage.Interop.Platform;
@@ -100,7 +101,7 @@ public sealed class IdlePageSource : PagemapScanSource
     /// <inheritdoc/>
     protected override void ProcessChunk(ScanProcess process, VmaState vma, long firstIndex, ulong firstAddress, ReadOnlySpan<PagemapEntry> entries)
     {
-        PageSet marked = vma.Marked;
+        PageBitmap marked = vma.Marked;
         int n = 0;
         for (int i = 0; i < entries.Length; i++)
         {

@@ -3,6 +3,8 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Versioning;
+using HotPage.Engine.Bitmaps;
+using HotPage.Engine.Native;
 using HotPage.Engine.Records;
 using HotPage.Engine.Tunables;
 using HotPage.Interop.Platform;
@@ -70,6 +72,13 @@ public abstract class PagemapScanSource : ITemperatureSource
     /// <summary>The options.</summary>
     public ScanOptions Options { get; }
 
+    /// <summary>
+    /// Native bytes of the page sets this source holds (one <see cref="PageBitmap"/> per watched
+    /// mapping that needed one): a mapping's set is freed when the mapping disappears from the maps,
+    /// its process is detached or the source is disposed, so this returns to 0 then.
+    /// </summary>
+    public NativeMemoryCounter Memory { get; } = new();
+
     /// <inheritdoc/>
     public abstract string Name { get; }
 
@@ -134,6 +143,12 @@ public abstract class PagemapScanSource : ITemperatureSource
         }
 
         p.Reader.Dispose();
+        foreach (VmaState v in p.Vmas)
+        {
+            v.Dispose();
+        }
+
+        p.Vmas = [];
         return true;
     }
 
@@ -266,7 +281,16 @@ public abstract class PagemapScanSource : ITemperatureSource
 
             // Keep the page sets of mappings that did not change, so marks survive the maps refresh.
             VmaState? old = p.Vmas.Find(s => s.Vma.Start == vma.Start && s.Vma.End == vma.End);
-            next.Add(old ?? new VmaState(vma));
+            next.Add(old ?? new VmaState(vma, Memory));
+        }
+
+        // Mappings that are gone (or changed their bounds) free their page sets now.
+        foreach (VmaState v in p.Vmas)
+        {
+            if (!next.Contains(v))
+            {
+                v.Dispose();
+            }
         }
 
         p.Vmas = next;
@@ -446,15 +470,26 @@ public abstract class PagemapScanSource : ITemperatureSource
         public long MarkedThisSlice { get; set; }
     }
 
-    /// <summary>A watched mapping and its page set.</summary>
-    protected internal sealed class VmaState(Vma vma)
+    /// <summary>
+    /// A watched mapping and its page set. The set is a <see cref="PageBitmap"/> in native memory,
+    /// made on first use and owned by this object alone: the scan source disposes it when the
+    /// mapping leaves the maps, the process is detached or the source is disposed.
+    /// </summary>
+    protected internal sealed class VmaState(Vma vma, NativeMemoryCounter memory) : IDisposable
     {
+        private PageBitmap? _marked;
+
         /// <summary>The mapping.</summary>
         public Vma Vma { get; } = vma;
 
         /// <summary>Pages the source marked (idle: marked idle at the last visit).</summary>
-        internal PageSet Marked => _marked ??= new PageSet((long)(Vma.Length >> PageShift));
+        internal PageBitmap Marked => _marked ??= new PageBitmap((long)(Vma.Length >> PageShift), memory);
 
-        private PageSet? _marked;
+        /// <summary>Frees the page set (a later <see cref="Marked"/> would make a fresh, empty one).</summary>
+        public void Dispose()
+        {
+            _marked?.Dispose();
+            _marked = null;
+        }
     }
 }

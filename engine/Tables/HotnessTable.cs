@@ -22,9 +22,10 @@ namespace HotPage.Engine.Tables;
 /// stale; a popped entry is discarded unless the bit is set and the entry matches the word.
 /// Selection therefore costs O(log candidates) per extracted page, never a walk over pages.
 /// Invariants: <c>_words</c> and <c>_candidates</c> cover <c>Capacity</c> pages; <c>_heaps[n]</c> is
-/// non-null exactly for top-tier nodes; all native memory is owned here and freed once.
+/// non-null exactly for top-tier nodes (none with bitmap selection, whose protocol and memory
+/// <c>HotnessTable.Bitmaps.cs</c> states); all native memory is owned here and freed once.
 /// </remarks>
-internal sealed unsafe class HotnessTable : IDisposable
+internal sealed unsafe partial class HotnessTable : IDisposable
 {
     private const int PrefetchDistance = 32;
     private const int CompactionFraction = 16;
@@ -56,6 +57,11 @@ internal sealed unsafe class HotnessTable : IDisposable
     public readonly long[] AppliedBySource = new long[AccessSources.Max + 1];
 
     public HotnessTable(long capacity, IReadOnlyList<int> topTierNodes, int nodeIdLimit, long maxCandidates, NativeMemoryCounter counter)
+        : this(capacity, topTierNodes, nodeIdLimit, maxCandidates, counter, CandidateSelection.Heap)
+    {
+    }
+
+    public HotnessTable(long capacity, IReadOnlyList<int> topTierNodes, int nodeIdLimit, long maxCandidates, NativeMemoryCounter counter, CandidateSelection selection)
     {
         if (capacity <= 0 || capacity > (long)CandidateHeap.PageMask)
         {
@@ -69,6 +75,12 @@ internal sealed unsafe class HotnessTable : IDisposable
         _candidateBase = _candidates.Pointer;
         _heaps = new CandidateHeap?[nodeIdLimit];
         _candidatesOfNode = new long[nodeIdLimit];
+        if (selection == CandidateSelection.Bitmap)
+        {
+            _bitmaps = CreateBitmaps(capacity, topTierNodes, nodeIdLimit, counter);
+            return;
+        }
+
         foreach (int node in topTierNodes)
         {
             _heaps[node] = new CandidateHeap(maxCandidates, counter);
@@ -90,7 +102,7 @@ internal sealed unsafe class HotnessTable : IDisposable
 
     public bool IsCandidate(long page) => (_candidates[page >> 6] & (1UL << (int)(page & 63))) != 0;
 
-    public long HeapCount(int node) => unchecked((uint)node) < (uint)_heaps.Length && _heaps[node] is { } h ? h.Count : 0;
+    public long HeapCount(int node) => _bitmaps is not null ? BitmapCandidates(node) : unchecked((uint)node) < (uint)_heaps.Length && _heaps[node] is { } h ? h.Count : 0;
 
     /// <summary>
     /// Applies drained records, prefetching the word and the candidate bits of the record
@@ -191,6 +203,7 @@ internal sealed unsafe class HotnessTable : IDisposable
             if (was)
             {
                 _candidatesOfNode[oldTarget]--; // its old entry is stale from here on (the word changed)
+                _bitmaps?.Remove((int)oldTarget, oldFreq, page);
             }
 
             if (PushEntry((int)target, freq, time, page))
@@ -211,6 +224,7 @@ internal sealed unsafe class HotnessTable : IDisposable
         else if (was)
         {
             _candidatesOfNode[oldTarget]--;
+            _bitmaps?.Remove((int)oldTarget, oldFreq, page);
             bits &= ~mask;
             CandidatesRemoved++;
         }
@@ -218,6 +232,11 @@ internal sealed unsafe class HotnessTable : IDisposable
 
     private bool PushEntry(int target, uint freq, uint time, long page)
     {
+        if (_bitmaps is not null)
+        {
+            return MarkInBitmap(target, freq, page);
+        }
+
         CandidateHeap heap = _heaps[target]!;
         ulong key = CandidateHeap.MakeKey(freq, time, page);
         if (heap.TryPush(key))
@@ -265,6 +284,11 @@ internal sealed unsafe class HotnessTable : IDisposable
     /// </summary>
     public int Extract(int target, Span<long> pages, Span<uint> wordsOut, ulong nowMs)
     {
+        if (_bitmaps is not null)
+        {
+            return ExtractFromBitmaps(target, pages, wordsOut, nowMs);
+        }
+
         if (unchecked((uint)target) >= (uint)_heaps.Length || _heaps[target] is not { } heap)
         {
             return 0;
@@ -336,7 +360,9 @@ internal sealed unsafe class HotnessTable : IDisposable
         ulong mask = 1UL << (int)(page & 63);
         if ((bits & mask) != 0)
         {
-            _candidatesOfNode[PageWord.Node(_wordBase[page])]--; // callers clear before they change the word
+            uint w = _wordBase[page]; // callers clear before they change the word
+            _candidatesOfNode[PageWord.Node(w)]--;
+            _bitmaps?.Remove((int)PageWord.Node(w), PageWord.Frequency(w), page);
             bits &= ~mask;
             CandidatesRemoved++;
         }
@@ -401,6 +427,7 @@ internal sealed unsafe class HotnessTable : IDisposable
     {
         _words.Dispose();
         _candidates.Dispose();
+        _bitmaps?.Dispose();
         foreach (CandidateHeap? h in _heaps)
         {
             h?.Dispose();

@@ -48,7 +48,8 @@ public sealed class EngineTunables
         new("scan_size_mb", 1, 1_048_576, 256, TunableScope.Runtime, "Most memory scanned per process per period; larger processes are covered over several periods."),
         new("scan_delay_ms", 0, 3_600_000, 1000, TunableScope.Runtime, "Wait before the first scan of a newly watched process."),
         new("ring_capacity", 1024, 1 << 24, 1 << 16, TunableScope.StartOnly, "Records per per-CPU ring (rounded up to a power of two)."),
-        new("max_candidates", 1024, 1L << 30, 1 << 20, TunableScope.StartOnly, "Candidate entries per top-tier target node."),
+        new("max_candidates", 1024, 1L << 30, 1 << 20, TunableScope.StartOnly, "Candidate entries per top-tier target node (heap selection; candidate bitmaps have no limit)."),
+        new("selection", 0, 1, 0, TunableScope.StartOnly, "How candidates are kept: 0 = a max-heap per top-tier node (pghot; max_candidates entries), 1 = per-frequency page bitmaps per top-tier node (no heap, no limit; +0.89 B per tracked page per top-tier node)."),
         new("max_tracked_pages", 0, 1L << 40, 0, TunableScope.StartOnly, "Table capacity in pages; 0 = the lower tiers' capacity from the topology (at least 1 Mi pages)."),
     ]);
 

@@ -18,7 +18,7 @@ namespace HotPage.Perf.Engine;
 /// </summary>
 [Config(typeof(EngineBenchConfig))]
 [InvocationCount(Invocations, 1)]
-public class ExtractBenchmarks
+public partial class ExtractBenchmarks
 {
     /// <summary>Tracked pages.</summary>
     public const int Pages = 1 << 26;

@@ -42,6 +42,7 @@ internal sealed record LabParameters(int Pages, int FastPages, int TickMs, long 
         () => new NoMigrationPolicy(),
         EnginePolicy.HotPageDefault,
         EnginePolicy.PghotFixed,
+        EnginePolicy.BitmapCandidates,
         () => new NumaBalancingPolicy(1000, 65536, 1000, RivalRateMbps, 1000),
         () => new DamonRegionPolicy(100, 10, 1000, 2, RivalRateMbps),
     ];

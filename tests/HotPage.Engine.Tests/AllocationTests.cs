@@ -1,17 +1,23 @@
 using HotPage.Engine.Records;
+using HotPage.Engine.Selection;
 using HotPage.Engine.Tables;
+using HotPage.Engine.Tunables;
 using NUnit.Framework;
 
 namespace HotPage.Engine.Tests;
 
-[TestFixture]
+[TestFixture(CandidateSelection.Heap)]
+[TestFixture(CandidateSelection.Bitmap)]
 [NonParallelizable]
-public class AllocationTests
+public class AllocationTests(CandidateSelection selection)
 {
     [Test]
     public void RecordDrainAndExtractAllocateNothingInSteadyState()
     {
-        using HotPageEngine engine = EngineFixture.Create();
+        EngineTunables tunables = EngineFixture.SmallTunables();
+        tunables.Set("selection", (long)selection);
+        using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
+        Assert.That(engine.Selection, Is.EqualTo(selection));
         var batch = new AccessRecord[64];
         for (int i = 0; i < batch.Length; i++)
         {

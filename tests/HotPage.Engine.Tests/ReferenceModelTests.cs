@@ -1,17 +1,30 @@
 using FsCheck;
 using FsCheck.Fluent;
 using HotPage.Engine.Records;
+using HotPage.Engine.Selection;
 using HotPage.Engine.Tables;
+using HotPage.Engine.Tunables;
 using HotPage.Interop.Platform;
 using NUnit.Framework;
 
 namespace HotPage.Engine.Tests;
 
-/// <summary>The engine against <see cref="ReferencePghot"/> on random access streams.</summary>
-[TestFixture]
-public class ReferenceModelTests
+/// <summary>
+/// The engine against <see cref="ReferencePghot"/> on random access streams, under each candidate
+/// selection strategy (the semantics the promoter relies on must not depend on it).
+/// </summary>
+[TestFixture(CandidateSelection.Heap)]
+[TestFixture(CandidateSelection.Bitmap)]
+public class ReferenceModelTests(CandidateSelection selection)
 {
     private const long Window = 5000;
+
+    private EngineTunables SelectionTunables(long maxCandidates = 4096)
+    {
+        EngineTunables t = EngineFixture.SmallTunables(maxCandidates: maxCandidates);
+        t.Set("selection", (long)selection);
+        return t;
+    }
 
     /// <summary>One step of a stream: page (0..63), node (-1..3), time step (ms, may go back a little).</summary>
     private static Gen<(int Page, int Nid, int Step)> Step =>
@@ -20,10 +33,10 @@ public class ReferenceModelTests
         from step in Gen.Frequency((6, Gen.Choose(0, 800)), (2, Gen.Choose(800, 7000)), (1, Gen.Choose(-300, 0)))
         select (page, nid, step);
 
-    private static (HotPageEngine Engine, ReferencePghot Reference, long Now) Run((int Page, int Nid, int Step)[] stream, int threshold)
+    private (HotPageEngine Engine, ReferencePghot Reference, long Now) Run((int Page, int Nid, int Step)[] stream, int threshold)
     {
         NumaTopology topology = TestTopologies.FourNodes();
-        var tunables = EngineFixture.SmallTunables();
+        var tunables = SelectionTunables();
         tunables.Set("freq_threshold_min", 1);
         tunables.Set("freq_threshold", threshold);
         HotPageEngine engine = EngineFixture.Create(topology, tunables);
@@ -94,7 +107,7 @@ public class ReferenceModelTests
     [Test]
     public void ABatchExtractionTakesTheHighestFrequenciesFirst()
     {
-        using HotPageEngine engine = EngineFixture.Create();
+        using HotPageEngine engine = EngineFixture.Create(tunables: SelectionTunables());
         var reference = new ReferencePghot(TestTopologies.TwoTier(), Window, 2);
         var rng = new Random(7);
         for (int i = 0; i < 4000; i++)
@@ -120,7 +133,7 @@ public class ReferenceModelTests
     [Test]
     public void ACandidateThatWentColdIsDroppedAtExtractionAndCounted()
     {
-        using HotPageEngine engine = EngineFixture.Create();
+        using HotPageEngine engine = EngineFixture.Create(tunables: SelectionTunables());
         engine.Record(1, 0, 1000);
         engine.Record(1, 0, 1001);
         engine.Drain();
@@ -133,7 +146,7 @@ public class ReferenceModelTests
     [Test]
     public void ARaisedThresholdIsHonouredAtExtraction()
     {
-        var tunables = EngineFixture.SmallTunables();
+        var tunables = SelectionTunables();
         using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
         engine.Record(1, 0, 1000);
         engine.Record(1, 0, 1001);
@@ -145,7 +158,7 @@ public class ReferenceModelTests
     [Test]
     public void ExtractedCandidatesCarryTheirAddressAndProcess()
     {
-        using HotPageEngine engine = EngineFixture.Create();
+        using HotPageEngine engine = EngineFixture.Create(tunables: SelectionTunables());
         engine.RegisterRegion(4242, 0x5000_0000, 16 * 4096);
         engine.RecordAccess(4242, 0x5000_0000 + (3 * 4096) + 5, 1, AccessSource.PageTableScan, 100);
         engine.RecordAccess(4242, 0x5000_0000 + (3 * 4096) + 9, 1, AccessSource.PageTableScan, 101);
@@ -158,88 +171,9 @@ public class ReferenceModelTests
     }
 
     [Test]
-    public void AFullCandidateHeapDropsAndCountsInsteadOfGrowing()
-    {
-        var tunables = EngineFixture.SmallTunables(maxCandidates: 1024);
-        using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
-        for (int page = 0; page < 1500; page++)
-        {
-            engine.Record(page, 0, 100);
-            engine.Record(page, 0, 101);
-            engine.Drain();
-        }
-
-        var c = engine.GetCounters();
-        Assert.That(c["pghot_candidates"], Is.EqualTo(1024));
-        Assert.That(c["kpromoted_dropped"], Is.EqualTo(1500 - 1024));
-    }
-
-    [Test]
-    public void StaleHeapEntriesAreCompactedWhenTheHeapFills()
-    {
-        var tunables = EngineFixture.SmallTunables(maxCandidates: 1024);
-        using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
-        // The same 200 pages climb from frequency 2 to 7: each step leaves a stale entry behind.
-        for (int round = 0; round < 7; round++)
-        {
-            for (int page = 0; page < 200; page++)
-            {
-                engine.Record(page, 0, (ulong)(100 + round));
-            }
-
-            engine.Drain();
-        }
-
-        var c = engine.GetCounters();
-        Assert.That(c["kpromoted_dropped"], Is.EqualTo(0), "compaction made room");
-        Assert.That(c["pghot_heap_stale"], Is.GreaterThan(0));
-        Assert.That(engine.ExtractCandidates(0, new PromotionCandidate[512], 110), Is.EqualTo(200), "each page once");
-    }
-
-    [Test]
-    public void AFullHeapCompactsOnlyWhenASixteenthOfItIsStale()
-    {
-        var tunables = EngineFixture.SmallTunables(maxCandidates: 1024);
-        using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
-        for (int page = 0; page < 1000; page++)
-        {
-            engine.Record(page, 0, 100);
-            engine.Record(page, 0, 101);
-            engine.Drain(); // the test ring holds 1024 records
-        }
-
-        for (int page = 0; page < 24; page++)
-        {
-            engine.Record(page, 0, 102); // frequency 3: a fresh entry, the old one stale
-        }
-
-        engine.Drain();
-        Assert.That(engine.QueuedCandidates(0), Is.EqualTo(1024), "full: 1000 valid entries, 24 stale");
-
-        engine.Record(1000, 0, 100);
-        engine.Record(1000, 0, 101);
-        engine.Drain();
-        var c = engine.GetCounters();
-        Assert.That(c["kpromoted_dropped"], Is.EqualTo(1), "24 stale entries (< 1024/16) do not pay for a pass over the heap");
-        Assert.That(c["pghot_heap_stale"], Is.EqualTo(0), "no compaction ran");
-
-        // Each candidate whose push is dropped leaves one more stale entry; the 40th makes 64 = 1024/16.
-        for (int page = 24; page < 64; page++)
-        {
-            engine.Record(page, 0, 102);
-        }
-
-        engine.Drain();
-        c = engine.GetCounters();
-        Assert.That(c["kpromoted_dropped"], Is.EqualTo(1 + 39));
-        Assert.That(c["pghot_heap_stale"], Is.EqualTo(64), "the compaction freed every stale entry");
-        Assert.That(engine.PageState(0, EngineFixture.Addr(63))!.Value.IsCandidate, Is.True, "and the push that triggered it went in");
-    }
-
-    [Test]
     public void RequeueingABusyPagePutsItBackOnce()
     {
-        using HotPageEngine engine = EngineFixture.Create();
+        using HotPageEngine engine = EngineFixture.Create(tunables: SelectionTunables());
         engine.Record(1, 0, 100);
         engine.Record(1, 0, 101);
         engine.Drain();
@@ -253,7 +187,7 @@ public class ReferenceModelTests
     [Test]
     public void APromotedPageIsNotTrackedAndADemotedOneIsTrackedAgain()
     {
-        using HotPageEngine engine = EngineFixture.Create();
+        using HotPageEngine engine = EngineFixture.Create(tunables: SelectionTunables());
         engine.Record(1, 0, 100);
         engine.Record(1, 0, 101);
         engine.Drain();

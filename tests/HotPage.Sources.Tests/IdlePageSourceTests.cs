@@ -186,6 +186,55 @@ public class IdlePageSourceTests
         Assert.That(source.AttachedPids, Is.Empty, "the process is detached");
     }
 
+    [Test]
+    public void AMappingThatLeavesTheWatchFreesItsPageSet()
+    {
+        using var child = new Child(64);
+        child.Write(0, 64);
+        ulong[] pfns = ChildPfns(child);
+        using var bitmap = IdleFixture.Create(pfns.Max() + 1);
+        bool watched = true;
+        using var source = new IdlePageSource(new CollectingSink(), Tunables.Fast(), new ScanOptions { VmaFilter = v => watched && v.Start <= child.Base && child.Base < v.End }, bitmap.Path);
+        long baseline = source.Memory.Bytes;
+        source.Attach(child.Pid);
+
+        source.Tick(0);
+        long whileWatched = source.Memory.Bytes;
+        long setsWhileWatched = source.Memory.Allocations;
+        watched = false; // the next pass re-reads the maps and no longer finds the mapping
+        source.Tick(10);
+
+        Assert.That(setsWhileWatched, Is.EqualTo(1), "one page set: the one watched mapping's");
+        Assert.That(whileWatched - baseline, Is.GreaterThanOrEqualTo(64 / 8), "a bit per page of the mapping, in native memory");
+        Assert.That(source.Memory.Bytes, Is.EqualTo(baseline), "the mapping's set was freed when it left the maps");
+        Assert.That(source.Memory.Allocations, Is.Zero);
+    }
+
+    [Test]
+    public void DetachingAndDisposingFreeEveryPageSet()
+    {
+        using var child = new Child(64);
+        child.Write(0, 64);
+        ulong[] pfns = ChildPfns(child);
+        using var bitmap = IdleFixture.Create(pfns.Max() + 1);
+        var options = new ScanOptions { VmaFilter = v => v.Start <= child.Base && child.Base < v.End };
+        var source = new IdlePageSource(new CollectingSink(), Tunables.Fast(), options, bitmap.Path);
+        source.Attach(child.Pid);
+        source.Tick(0);
+        long attached = source.Memory.Allocations;
+        source.Detach(child.Pid);
+        long detached = source.Memory.Bytes;
+        source.Attach(child.Pid);
+        source.Tick(100);
+        long reattached = source.Memory.Allocations;
+        source.Dispose();
+
+        Assert.That(attached, Is.EqualTo(1));
+        Assert.That(detached, Is.Zero, "detach frees the process's sets");
+        Assert.That(reattached, Is.EqualTo(1), "a fresh set after attaching again");
+        Assert.That(source.Memory.Bytes, Is.Zero, "dispose frees what is left");
+    }
+
     private static ulong[] ChildPfns(Child child)
     {
         using var reader = new PagemapReader(child.Pid);

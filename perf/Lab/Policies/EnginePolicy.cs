@@ -1,6 +1,7 @@
 using HotPage.Engine;
 using HotPage.Engine.Promotion;
 using HotPage.Engine.Records;
+using HotPage.Engine.Selection;
 using HotPage.Engine.Tunables;
 
 namespace HotPage.Perf.Lab.Policies;
@@ -49,6 +50,16 @@ internal sealed class EnginePolicy : IPolicy
             t.Set("hot_threshold_auto", 0);
             t.Set("freq_threshold", 2);
         });
+
+    /// <summary>
+    /// Candidate bitmaps: HotPage's defaults with <c>selection=1</c>, so candidates are marked in a
+    /// bitmap per frequency level (no heap) and extracted from the highest level down. Everything
+    /// else (threshold 2 with auto-adjust, batch, rate limit, the promoter) is the default, so its
+    /// row differs from "HotPage default" only in the selection strategy.
+    /// </summary>
+    public static EnginePolicy BitmapCandidates() =>
+        new("bitmap candidates", "the engine + promoter with selection=1 (per-frequency candidate bitmaps instead of heaps), other tunables default", t =>
+            t.Set("selection", (long)CandidateSelection.Bitmap));
 
     /// <inheritdoc/>
     public IReadOnlyList<KeyValuePair<string, long>> Counters

@@ -93,6 +93,52 @@ public class PageBitmapTests
         Assert.That(bitmap.VerifySummary(), Is.True, "the summary follows the words");
     }
 
+    [TestCase(1)]
+    [TestCase(65)]
+    [TestCase(4096)]
+    [TestCase(300_000)]
+    public void ExclusiveSetAndClearMatchAReferenceAndKeepTheSummariesExact(int length)
+    {
+        using var bitmap = new PageBitmap(length);
+        var reference = new bool[length];
+        var random = new Random(length);
+        for (int step = 0; step < 20_000; step++)
+        {
+            // Clustered indices, so that words and whole level-1 chunks fill up and empty again.
+            int i = random.Next(Math.Min(length, 8192)) + (random.Next(4) * (length / 4));
+            i = Math.Min(i, length - 1);
+            if (random.Next(3) == 0)
+            {
+                bitmap.ClearExclusive(i);
+                reference[i] = false;
+            }
+            else
+            {
+                bitmap.SetExclusive(i);
+                reference[i] = true;
+            }
+        }
+
+        Assert.That(bitmap.VerifySummary(), Is.True, "the summaries follow the words");
+        Assert.That(bitmap.PopCount(), Is.EqualTo(reference.Count(b => b)));
+        var expected = Enumerable.Range(0, length).Where(i => reference[i]).Select(i => (long)i).ToList();
+        var actual = new List<long>();
+        foreach (long page in bitmap.SetBits())
+        {
+            actual.Add(page);
+        }
+
+        Assert.That(actual, Is.EqualTo(expected), "enumeration through the summaries finds exactly the set bits");
+        for (int i = 0; i < length; i++)
+        {
+            bitmap.ClearExclusive(i);
+        }
+
+        Assert.That(bitmap.IsEmpty, Is.True);
+        Assert.That(bitmap.VerifySummary(), Is.True, "emptied word by word, every summary bit is clear");
+        Assert.That(() => bitmap.SetExclusive(length), Throws.TypeOf<ArgumentOutOfRangeException>());
+    }
+
     [Test]
     public void ClearAllEmptiesEveryLevel()
     {

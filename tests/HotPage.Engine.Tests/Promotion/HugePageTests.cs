@@ -1,20 +1,31 @@
 using HotPage.Engine.Promotion;
 using HotPage.Engine.Records;
+using HotPage.Engine.Selection;
+using HotPage.Engine.Tunables;
 using HotPage.Interop.Platform;
 using NUnit.Framework;
 
 namespace HotPage.Engine.Tests.Promotion;
 
 /// <summary>Decisions at the granularity the kernel moves: a transparent huge page moves whole.</summary>
-[TestFixture]
-public class HugePageTests
+[TestFixture(CandidateSelection.Heap)]
+[TestFixture(CandidateSelection.Bitmap)]
+public class HugePageTests(CandidateSelection selection)
 {
+    // Every test runs under both selection strategies: the promoter's semantics must not depend on it.
+    private PromoterFixture Fixture(SimulatedMachine machine, long pages, int lowerNode = 1, Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null) =>
+        new(machine, pages, lowerNode, t =>
+        {
+            t.Set("selection", (long)selection);
+            tune?.Invoke(t);
+        }, wrap);
+
     private const ulong HugeBase = 0x7e00_0000_0000; // 2 MiB aligned
     private const int HugePages = SimulatedPlatform.HugePagePages;
 
-    private static PromoterFixture Create()
+    private PromoterFixture Create()
     {
-        var f = new PromoterFixture(SimulatedMachine.TwoTier(100_000, 100_000), 1000, tune: t => t.Set("max_tracked_pages", 1 << 16));
+        var f = Fixture(SimulatedMachine.TwoTier(100_000, 100_000), 1000, tune: t => t.Set("max_tracked_pages", 1 << 16));
         f.Sim.MapHuge(0, unchecked((nint)HugeBase), 4 * HugePages * 4096, 1);
         f.Engine.RegisterRegion(HugeBase, 4UL * HugePages * 4096);
         return f;

@@ -1,18 +1,29 @@
 using HotPage.Engine.Promotion;
+using HotPage.Engine.Selection;
+using HotPage.Engine.Tunables;
 using HotPage.Interop.Platform;
 using NUnit.Framework;
 
 namespace HotPage.Engine.Tests.Promotion;
 
-[TestFixture]
-public class PromoterTests
+[TestFixture(CandidateSelection.Heap)]
+[TestFixture(CandidateSelection.Bitmap)]
+public class PromoterTests(CandidateSelection selection)
 {
+    // Every test runs under both selection strategies: the promoter's semantics must not depend on it.
+    private PromoterFixture Fixture(SimulatedMachine machine, long pages, int lowerNode = 1, Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null) =>
+        new(machine, pages, lowerNode, t =>
+        {
+            t.Set("selection", (long)selection);
+            tune?.Invoke(t);
+        }, wrap);
+
     private static IEnumerable<long> Range(long start, long count) => Enumerable.Range((int)start, (int)count).Select(i => (long)i);
 
     [Test]
     public void HotLowerTierPagesMoveToTheTopTierAndColdOnesStay()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 2000);
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 2000);
         f.Touch(Range(0, 100));
         f.Touch(Range(1000, 100), times: 1); // one access: below freq_threshold=2
         PromotionResult r = f.Promoter.RunOnce();
@@ -28,7 +39,7 @@ public class PromoterTests
     [Test]
     public void NoPageIsMovedTwiceForOnePromotion()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 2000);
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 2000);
         for (int round = 0; round < 10; round++)
         {
             f.Touch(Range(0, 300), times: 3);
@@ -46,7 +57,7 @@ public class PromoterTests
     public void TheRateLimitHoldsWithinTenPercentOverALongRun()
     {
         // 1 MiB/s = 256 pages/s of 4 KiB; 60 s of 100 ms rounds with far more hot pages than that.
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(100_000, 100_000), 40_000, tune: t =>
+        using var f = Fixture(SimulatedMachine.TwoTier(100_000, 100_000), 40_000, tune: t =>
         {
             t.Set("promote_rate_limit_mbps", 1);
             t.Set("hot_threshold_auto", 0);
@@ -69,7 +80,7 @@ public class PromoterTests
     [Test]
     public void PromotionStopsAtTheWatermarkAndNeverExceedsCapacity()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(1000, 10_000), 5000, tune: t => t.Set("promote_headroom_pct", 10));
+        using var f = Fixture(SimulatedMachine.TwoTier(1000, 10_000), 5000, tune: t => t.Set("promote_headroom_pct", 10));
         for (int round = 0; round < 20; round++)
         {
             f.Touch(Range(0, 3000));
@@ -125,7 +136,7 @@ public class PromoterTests
             // Node 3 is nearest to node 0; node 1 is nearer to node 0 than node 2 is.
             Distances = new[,] { { 10, 15, 30, 17 }, { 15, 10, 30, 25 }, { 30, 30, 10, 30 }, { 17, 25, 30, 10 } },
         };
-        using var f = new PromoterFixture(machine, 1000, lowerNode: 3, tune: t => t.Set("promote_headroom_pct", 0));
+        using var f = Fixture(machine, 1000, lowerNode: 3, tune: t => t.Set("promote_headroom_pct", 0));
         f.Touch(Range(0, 250), times: 3);
         f.Promoter.RunOnce();
         Assert.That(f.Sim.UsedPages(0), Is.EqualTo(100), "the preferred node first");
@@ -142,7 +153,7 @@ public class PromoterTests
             Nodes = [new SimulatedNode(0, [0], 50, 0), new SimulatedNode(1, [1], 1000, 0), new SimulatedNode(2, [], 10_000, 1)],
             Distances = new[,] { { 10, 20, 17 }, { 20, 10, 25 }, { 17, 25, 10 } },
         };
-        using var f = new PromoterFixture(machine, 1000, lowerNode: 2, wrap: p => new OverstatedFreeMemory(p));
+        using var f = Fixture(machine, 1000, lowerNode: 2, wrap: p => new OverstatedFreeMemory(p));
         f.Touch(Range(0, 200), times: 3);
         f.Promoter.RunOnce();
         var c = f.Promoter.GetCounters();
@@ -182,7 +193,7 @@ public class PromoterTests
     [Test]
     public void BusyPagesAreRetriedABoundedNumberOfTimesThenDropped()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100, tune: t => t.Set("promote_retry_max", 3));
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 100, tune: t => t.Set("promote_retry_max", 3));
         f.Sim.MarkBusy(PromoterFixture.Addr(5));
         f.Touch(Range(0, 10), times: 3);
         for (int round = 0; round < 6; round++)
@@ -202,7 +213,7 @@ public class PromoterTests
     [Test]
     public void ABusyPageThatFreesUpIsPromotedOnRetry()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
         f.Sim.MarkBusy(PromoterFixture.Addr(5));
         f.Touch(Range(5, 1), times: 3);
         f.Promoter.RunOnce();
@@ -214,7 +225,7 @@ public class PromoterTests
     [Test]
     public void UnmappedAndNotPresentPagesAreForgotten()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
         f.Touch(Range(0, 10), times: 3);
         f.Sim.Unmap(PromoterFixture.Addr(2), 4096);
         f.Sim.MarkNotPresent(0, PromoterFixture.Addr(3), 4096);
@@ -227,7 +238,7 @@ public class PromoterTests
     [Test]
     public void AProcessThatMayNotBeMovedStopsBeingPromotedWithAClearError()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
         f.Sim.AddProcess(77);
         f.Sim.Map(77, 0x5000_0000, 64 * 4096, 1);
         f.Engine.RegisterRegion(77, 0x5000_0000, 64 * 4096);
@@ -255,7 +266,7 @@ public class PromoterTests
     [Test]
     public void RegisteringAProcessWhosePagesCannotBeReadFailsAndKeepsNothing()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
         f.Sim.AddProcess(78, permitted: false);
         f.Sim.Map(78, 0x6000_0000, 16 * 4096, 1);
         var ex = Assert.Throws<InvalidOperationException>(() => f.Engine.RegisterRegion(78, 0x6000_0000, 16 * 4096));
@@ -266,7 +277,7 @@ public class PromoterTests
     [Test]
     public void APageThatWentColdBeforeItsMoveIsDroppedNotMoved()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
         f.Touch(Range(0, 10), times: 3);
         f.Engine.Drain();
         f.Clock.Advance(6000); // longer than freq_window_ms
@@ -280,7 +291,7 @@ public class PromoterTests
     [Test]
     public void ADemotedPageThatIsHotAgainIsPromotedAgain()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 100);
         f.Touch(Range(0, 1), times: 3);
         f.Promoter.RunOnce();
         Assert.That(f.NodeOf(0), Is.EqualTo(0));
@@ -303,7 +314,7 @@ public class PromoterTests
         // 4 MiB/s moves about 102 pages per 100 ms round; 3150 pages qualify at the default threshold.
         // Whatever is promoted is demoted again each round (a full fast tier under kernel
         // demotion), so the hot set stays larger than the rate limit for the whole run.
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(100_000, 100_000), 4000, tune: t =>
+        using var f = Fixture(SimulatedMachine.TwoTier(100_000, 100_000), 4000, tune: t =>
         {
             t.Set("promote_rate_limit_mbps", 4);
             t.Set("freq_window_ms", 50);
@@ -337,7 +348,7 @@ public class PromoterTests
     [Test]
     public void TheThresholdAdjustmentCanBeTurnedOff()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(100_000, 100_000), 6000, tune: t =>
+        using var f = Fixture(SimulatedMachine.TwoTier(100_000, 100_000), 6000, tune: t =>
         {
             t.Set("promote_rate_limit_mbps", 1);
             t.Set("hot_threshold_auto", 0);
@@ -355,7 +366,7 @@ public class PromoterTests
     [Test]
     public void StartAndStopLeaveNoThreadBehindAndReportWhatRemains()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(10_000, 10_000), 1000, tune: t => t.Set("promote_interval_ms", 5));
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 1000, tune: t => t.Set("promote_interval_ms", 5));
         f.Promoter.Start();
         Assert.That(f.Promoter.IsRunning, Is.True);
         Assert.Throws<InvalidOperationException>(() => f.Promoter.Start());
@@ -373,7 +384,7 @@ public class PromoterTests
     [NonParallelizable]
     public void APromotionRoundAllocatesNothingInSteadyState()
     {
-        using var f = new PromoterFixture(SimulatedMachine.TwoTier(1_000_000, 1_000_000), 100_000, tune: t => t.Set("promote_rate_limit_mbps", 0));
+        using var f = Fixture(SimulatedMachine.TwoTier(1_000_000, 1_000_000), 100_000, tune: t => t.Set("promote_rate_limit_mbps", 0));
         long page = 0;
         void Round()
         {

@@ -1,0 +1,80 @@
+using BenchmarkDotNet.Attributes;
+using HotPage.Engine;
+using HotPage.Engine.Records;
+using HotPage.Engine.Selection;
+using HotPage.Engine.Tables;
+using HotPage.Engine.Tunables;
+
+namespace HotPage.Perf.Engine;
+
+/// <summary>
+/// The same extraction with the bitmap selection strategy (<c>selection=1</c>): the same tunables,
+/// priming stream and requeueing as <see cref="EngineExtract512"/>, so the two rows differ only
+/// in how candidates are kept (a heap per node, or a bitmap per frequency level per node).
+/// </summary>
+public partial class ExtractBenchmarks
+{
+    private HotPageEngine? _bitmapEngine;
+    private PromotionCandidate[] _bitmapCandidates = [];
+
+    /// <summary>The re-check time of every extraction (for <see cref="ExtractProbe"/>).</summary>
+    internal const uint ProbeNowMs = NowMs;
+
+    /// <summary>The priming stream (for <see cref="ExtractProbe"/>).</summary>
+    internal static IEnumerable<(uint Page, uint Time)> Priming() => PrimingStream();
+
+    [GlobalSetup(Target = nameof(EngineBitmapExtract512))]
+    public void SetupBitmapEngine()
+    {
+        var tunables = new EngineTunables();
+        tunables.Set("max_tracked_pages", Pages);
+        tunables.Set("max_candidates", MaxCandidates);
+        tunables.Set("selection", (long)CandidateSelection.Bitmap);
+        _bitmapEngine = new HotPageEngine(BenchTopology.TwoTier(), tunables);
+        _bitmapEngine.RegisterRegion(BenchTopology.Base, (ulong)Pages << 12);
+        _bitmapCandidates = GC.AllocateArray<PromotionCandidate>(Invocations * Batch, pinned: true);
+
+        var batch = new AccessRecord[4096];
+        int n = 0;
+        foreach ((uint page, uint time) in PrimingStream())
+        {
+            batch[n++] = new AccessRecord(BenchTopology.Address(page), BenchTopology.Nid, AccessSource.Application, time);
+            if (n == batch.Length)
+            {
+                _bitmapEngine.RecordAccesses(batch);
+                _bitmapEngine.Drain();
+                n = 0;
+            }
+        }
+
+        _bitmapEngine.RecordAccesses(batch.AsSpan(0, n));
+        _bitmapEngine.Drain();
+        var c = _bitmapEngine.GetCounters();
+        Console.WriteLine($"// bitmap engine primed: candidates {c["pghot_candidates"]}, native {_bitmapEngine.Memory.Bytes >> 20} MiB, dropped {c["pghot_ring_dropped"]}");
+    }
+
+    [IterationSetup(Target = nameof(EngineBitmapExtract512))]
+    public void RequeueBitmapEngine()
+    {
+        for (int s = 0; s < Math.Min(_slot, Invocations); s++)
+        {
+            foreach (PromotionCandidate c in _bitmapCandidates.AsSpan(s * Batch, _written[s]))
+            {
+                _bitmapEngine!.Requeue(c.Page);
+            }
+        }
+
+        _slot = 0;
+    }
+
+    [GlobalCleanup(Target = nameof(EngineBitmapExtract512))]
+    public void CleanupBitmapEngine() => _bitmapEngine?.Dispose();
+
+    /// <summary>HotPage <c>ExtractCandidates</c> with <c>selection=1</c>: take marked pages from the highest frequency level down, re-check, resolve addresses, sort hottest first.</summary>
+    [Benchmark]
+    public int EngineBitmapExtract512()
+    {
+        int s = _slot++ & (Invocations - 1);
+        return _written[s] = _bitmapEngine!.ExtractCandidates(0, _bitmapCandidates.AsSpan(s * Batch, Batch), NowMs);
+    }
+}

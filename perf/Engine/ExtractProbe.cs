@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Globalization;
+using HotPage.Engine;
+using HotPage.Engine.Records;
+using HotPage.Engine.Selection;
+using HotPage.Engine.Tables;
+using HotPage.Engine.Tunables;
+
+namespace HotPage.Perf.Engine;
+
+/// <summary>
+/// <c>extract-probe [rounds]</c>: the extraction of <see cref="ExtractBenchmarks"/> (same table,
+/// priming, batch and requeueing) timed per call, for each selection strategy, reporting the
+/// minimum and percentiles of single extractions instead of an iteration's mean. On a shared
+/// 2-core machine the mean of an iteration measures the CPU share the benchmark got (a 20 µs call
+/// preempted for milliseconds now and then); the median of single calls measures the code.
+/// </summary>
+internal static class ExtractProbe
+{
+    /// <summary>Runs the probe; prints one line per strategy.</summary>
+    public static int Run(int rounds)
+    {
+        foreach (CandidateSelection selection in new[] { CandidateSelection.Bitmap, CandidateSelection.Heap })
+        {
+            var tunables = new EngineTunables();
+            tunables.Set("max_tracked_pages", ExtractBenchmarks.Pages);
+            tunables.Set("max_candidates", 1 << 20);
+            tunables.Set("selection", (long)selection);
+            using var engine = new HotPageEngine(BenchTopology.TwoTier(), tunables);
+            engine.RegisterRegion(BenchTopology.Base, (ulong)ExtractBenchmarks.Pages << 12);
+            var batch = new AccessRecord[4096];
+            int n = 0;
+            foreach ((uint page, uint time) in ExtractBenchmarks.Priming())
+            {
+                batch[n++] = new AccessRecord(BenchTopology.Address(page), BenchTopology.Nid, AccessSource.Application, time);
+                if (n == batch.Length)
+                {
+                    engine.RecordAccesses(batch);
+                    engine.Drain();
+                    n = 0;
+                }
+            }
+
+            engine.RecordAccesses(batch.AsSpan(0, n));
+            engine.Drain();
+
+            const int Batch = ExtractBenchmarks.Batch, Invocations = ExtractBenchmarks.Invocations;
+            PromotionCandidate[] candidates = GC.AllocateArray<PromotionCandidate>(Invocations * Batch, pinned: true);
+            int[] written = new int[Invocations];
+            double[] micros = new double[rounds * Invocations];
+            for (int round = 0; round < rounds; round++)
+            {
+                for (int s = 0; s < Invocations; s++)
+                {
+                    foreach (PromotionCandidate c in candidates.AsSpan(s * Batch, written[s]))
+                    {
+                        engine.Requeue(c.Page);
+                    }
+                }
+
+                for (int s = 0; s < Invocations; s++)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    written[s] = engine.ExtractCandidates(0, candidates.AsSpan(s * Batch, Batch), ExtractBenchmarks.ProbeNowMs);
+                    micros[(round * Invocations) + s] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                }
+            }
+
+            // The first rounds warm the JIT's tiers up.
+            double[] measured = micros[Math.Min(micros.Length - Invocations, 5 * Invocations)..];
+            Array.Sort(measured);
+            double P(double q) => measured[(int)(q * (measured.Length - 1))];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"extract {Batch} of {ExtractBenchmarks.Pages} pages, selection={selection}: min {measured[0]:F1} us, p10 {P(0.1):F1}, median {P(0.5):F1}, p90 {P(0.9):F1}, mean {measured.Average():F1} us ({measured.Length} calls, {written[0]} pages in the first)"));
+        }
+
+        return 0;
+    }
+}
