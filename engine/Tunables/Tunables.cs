@@ -47,7 +47,8 @@ public sealed class EngineTunables
         new("scan_period_ms", 10, 3_600_000, 1000, TunableScope.Runtime, "Time between two scans of the same process's pages."),
         new("scan_size_mb", 1, 1_048_576, 256, TunableScope.Runtime, "Most memory scanned per process per period; larger processes are covered over several periods."),
         new("scan_delay_ms", 0, 3_600_000, 1000, TunableScope.Runtime, "Wait before the first scan of a newly watched process."),
-        new("ring_capacity", 1024, 1 << 24, 1 << 16, TunableScope.StartOnly, "Records per per-CPU ring (rounded up to a power of two)."),
+        new("ring_capacity", 1024, 1 << 24, 1 << 16, TunableScope.StartOnly, "Records per record ring, per producer thread and per CPU (rounded up to a power of two)."),
+        new("producer_rings", 0, 4096, 16, TunableScope.StartOnly, "Producer threads with a ring of their own (16 B per record of ring_capacity each, allocated at a thread's first report); further threads share the per-CPU rings; 0 = per-CPU rings only."),
         new("max_candidates", 1024, 1L << 30, 1 << 20, TunableScope.StartOnly, "Candidate entries per top-tier target node."),
         new("max_tracked_pages", 0, 1L << 40, 0, TunableScope.StartOnly, "Table capacity in pages; 0 = the lower tiers' capacity from the topology (at least 1 Mi pages)."),
     ]);
