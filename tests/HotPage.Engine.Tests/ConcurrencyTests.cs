@@ -108,7 +108,8 @@ public class ConcurrencyTests
             Assert.That(c["pghot_ring_dropped"], Is.GreaterThan(0), "a small ring under 8 producers must overflow: the drop path ran");
         }
 
-        Assert.That(engine.ProducerRingCount, Is.EqualTo(Math.Min(producers, producerRings)), "each producer thread up to producer_rings got a ring of its own");
+        // A thread that starts after another exited takes over its ring, so there can be fewer rings than threads.
+        Assert.That(engine.ProducerRingCount, producerRings == 0 ? Is.EqualTo(0) : Is.InRange(1, Math.Min(producers, producerRings)), "producer threads got rings of their own, never more than producer_rings");
     }
 
     [Test]
