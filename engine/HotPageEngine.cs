@@ -11,7 +11,7 @@ using HotPage.Interop.Platform;
 namespace HotPage.Engine;
 
 /// <summary>
-/// HotPage's engine: the record path (pghot_record_access semantics on lock-free per-CPU rings),
+/// HotPage's engine: the record path (pghot_record_access semantics on lock-free per-thread and per-CPU rings),
 /// the hotness table, candidate selection, counters and tunables. Producers on any thread call
 /// <see cref="RecordAccess(ulong, int, AccessSource, ulong)"/>; one consumer at a time drains
 /// the rings into the table (<see cref="Drain"/>) and extracts candidates
