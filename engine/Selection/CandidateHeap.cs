@@ -185,7 +185,7 @@ internal sealed unsafe class CandidateHeap : IDisposable
         swapped = Avx2.Permute4x64(m, 0b10_11_00_01);
         m = Vector256.ConditionalSelect(Avx2.CompareGreaterThan(m, swapped), m, swapped);
         uint mask = Vector256.Equals(a, m).ExtractMostSignificantBits() | (Vector256.Equals(b, m).ExtractMostSignificantBits() << 4);
-        max = (ulong)(m.ToScalar() ^ long.MinValue);
+        max = unchecked((ulong)(m.ToScalar() ^ long.MinValue));
         return BitOperations.TrailingZeroCount(mask);
     }
 
