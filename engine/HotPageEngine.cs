@@ -12,7 +12,7 @@ using HotPage.Interop.Platform;
 namespace HotPage.Engine;
 
 /// <summary>
-/// HotPage's engine: the record path (pghot_record_access semantics on lock-free per-CPU rings),
+/// HotPage's engine: the record path (pghot_record_access semantics on lock-free per-thread and per-CPU rings),
 /// the hotness table, candidate selection, counters and tunables. Producers on any thread call
 /// <see cref="RecordAccess(ulong, int, AccessSource, ulong)"/>; one consumer at a time drains
 /// the rings into the table (<see cref="Drain"/>) and extracts candidates
@@ -34,10 +34,21 @@ public sealed class HotPageEngine : IDisposable
     private const int PageShift = 12;
     private const int StagingSize = 1024;
     private const int BatchChunk = 128;
+    private const int ProducerChunk = 4096;
 
     private readonly object _consumerLock = new();
+    private readonly object _producerLock = new();
     private readonly RecordRing[] _rings;
     private readonly int _ringMask;
+    private readonly int _ringCapacity;
+    private readonly int _maxProducerRings;
+    // Rings of producer threads; replaced (copy on write, under _producerLock), never mutated once published.
+    private ProducerRing[] _producerRings = [];
+
+    // The calling thread's ring, valid for the engine it belongs to (ProducerRing.Owner); a thread
+    // that found no ring free caches the engine in s_sharedFor and uses the per-CPU rings.
+    [ThreadStatic] private static ProducerRing? s_ring;
+    [ThreadStatic] private static HotPageEngine? s_sharedFor;
     private readonly short[] _targetOfNid; // index nid + 1; -1 = invalid node
     private readonly RegionMap _regions;
     private readonly HotnessTable _table;
@@ -81,6 +92,8 @@ public sealed class HotPageEngine : IDisposable
         int ringCount = (int)BitOperations.RoundUpToPowerOf2((uint)Environment.ProcessorCount);
         int ringCapacity = (int)BitOperations.RoundUpToPowerOf2((ulong)Tunables["ring_capacity"]);
         _ringMask = ringCount - 1;
+        _ringCapacity = ringCapacity;
+        _maxProducerRings = (int)Tunables["producer_rings"];
         _rings = new RecordRing[ringCount];
         try
         {
@@ -129,8 +142,11 @@ public sealed class HotPageEngine : IDisposable
     /// <summary>How candidates are kept and extracted (the <c>selection</c> tunable, read at start).</summary>
     public CandidateSelection Selection => _table.Selection;
 
-    /// <summary>Number of per-CPU record rings.</summary>
-    public int RingCount => _rings.Length;
+    /// <summary>Number of record rings now: the per-CPU rings plus the rings of producer threads.</summary>
+    public int RingCount => _rings.Length + Volatile.Read(ref _producerRings).Length;
+
+    /// <summary>Rings owned by producer threads now (at most <c>producer_rings</c>).</summary>
+    public int ProducerRingCount => Volatile.Read(ref _producerRings).Length;
 
     /// <summary>Milliseconds since the engine started, by its clock; never 0.</summary>
     public ulong NowMs => (ulong)_time.GetElapsedTime(_epoch).TotalMilliseconds + 1;
@@ -297,13 +313,115 @@ public sealed class HotPageEngine : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private RecordRing CurrentRing() => _rings[Thread.GetCurrentProcessorId() & _ringMask];
 
+    /// <summary>
+    /// The calling thread's own ring in this engine: found among the producer rings (a thread that
+    /// reported to another engine in between), taken over from a thread that exited, or created
+    /// while fewer than <c>producer_rings</c> exist. Null when none is free: the thread then uses
+    /// the per-CPU rings from here on. Allocates only when it creates a ring (a thread's first report).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ProducerRing? AcquireThreadRing()
+    {
+        if (ReferenceEquals(s_sharedFor, this))
+        {
+            return null;
+        }
+
+        Thread current = Thread.CurrentThread;
+        foreach (ProducerRing r in Volatile.Read(ref _producerRings))
+        {
+            if (ReferenceEquals(r.Producer, current))
+            {
+                s_ring = r;
+                return r;
+            }
+        }
+
+        lock (_producerLock)
+        {
+            ProducerRing[] rings = _producerRings;
+            foreach (ProducerRing r in rings)
+            {
+                // A ring whose thread exited keeps its records and counters; the consumer drains
+                // them as before, and the new thread appends after them (one producer at a time).
+                if (r.Producer is not { IsAlive: true })
+                {
+                    r.Producer = current;
+                    s_ring = r;
+                    return r;
+                }
+            }
+
+            if (!_disposed && rings.Length < _maxProducerRings)
+            {
+                var ring = new ProducerRing(this, _ringCapacity, Memory) { Producer = current };
+                var next = new ProducerRing[rings.Length + 1];
+                rings.CopyTo(next, 0);
+                next[^1] = ring;
+                Volatile.Write(ref _producerRings, next);
+                s_ring = ring;
+                return ring;
+            }
+        }
+
+        s_sharedFor = this;
+        return null;
+    }
+
     /// <summary>Reports one access to a page of this process. Never blocks, never allocates, never throws for bad input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public RecordResult RecordAccess(ulong address, int nid, AccessSource source, ulong timeMs = 0) =>
         RecordAccess(0, address, nid, source, timeMs);
 
-    /// <summary>Reports one access to a page of process <paramref name="pid"/> (0 = this one).</summary>
+    /// <summary>
+    /// Reports one access to a page of process <paramref name="pid"/> (0 = this one). The record
+    /// goes to the calling thread's own ring (no atomic instruction), or to the current CPU's ring
+    /// when <c>producer_rings</c> threads already have one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public RecordResult RecordAccess(int pid, ulong address, int nid, AccessSource source, ulong timeMs = 0)
+    {
+        ProducerRing? ring = s_ring;
+        if (ring is null || !ReferenceEquals(ring.Owner, this))
+        {
+            ring = AcquireThreadRing();
+            if (ring is null)
+            {
+                return RecordAccessShared(pid, address, nid, source, timeMs);
+            }
+        }
+
+        if (!AccessSources.IsValid(source))
+        {
+            ring.CountRejectedSource();
+            return RecordResult.InvalidSource;
+        }
+
+        short[] targets = _targetOfNid;
+        int target = unchecked((uint)(nid + 1)) < (uint)targets.Length ? targets[nid + 1] : -1;
+        if (target < 0)
+        {
+            ring.CountRejectedNode();
+            return RecordResult.InvalidNode;
+        }
+
+        long page = _regions.Lookup(pid, address);
+        if (page < 0)
+        {
+            ring.CountRejectedAddress();
+            return RecordResult.OutsideTrackedMemory;
+        }
+
+        if (timeMs == 0)
+        {
+            timeMs = NowMs;
+        }
+
+        return ring.TryEnqueue(page, unchecked((uint)timeMs), (ushort)target, (byte)source) ? RecordResult.Recorded : RecordResult.Dropped;
+    }
+
+    // The same on the current CPU's multi-producer ring (threads beyond producer_rings).
+    private RecordResult RecordAccessShared(int pid, ulong address, int nid, AccessSource source, ulong timeMs)
     {
         RecordRing ring = CurrentRing();
         if (!AccessSources.IsValid(source))
@@ -335,11 +453,102 @@ public sealed class HotPageEngine : IDisposable
         return ring.TryEnqueue(page, unchecked((uint)timeMs), (ushort)target, (byte)source) ? RecordResult.Recorded : RecordResult.Dropped;
     }
 
-    /// <summary>Reports a batch of accesses to pages of this process; one ring reservation per chunk.</summary>
+    /// <summary>Reports a batch of accesses to pages of this process; one ring publication per batch.</summary>
     public BatchResult RecordAccesses(ReadOnlySpan<AccessRecord> records) => RecordAccesses(0, records);
 
-    /// <summary>Reports a batch of accesses to pages of process <paramref name="pid"/>. Bad records are rejected one by one; the rest go on.</summary>
+    /// <summary>
+    /// Reports a batch of accesses to pages of process <paramref name="pid"/>. Bad records are
+    /// rejected one by one; the rest go on. On the thread's own ring the records are written in
+    /// place and published once (and whenever the ring's known room runs out); consecutive
+    /// records in the same region skip the region search.
+    /// </summary>
     public BatchResult RecordAccesses(int pid, ReadOnlySpan<AccessRecord> records)
+    {
+        ProducerRing? ring = s_ring;
+        if (ring is null || !ReferenceEquals(ring.Owner, this))
+        {
+            ring = AcquireThreadRing();
+            if (ring is null)
+            {
+                return RecordAccessesShared(pid, records);
+            }
+        }
+
+        short[] targets = _targetOfNid;
+        // The regions as they are when the batch starts (as a single report sees them between its
+        // lookup and its enqueue), and the last one hit: an empty length matches nothing.
+        Region[] regions = _regions.Published;
+        ulong regionBase = 0, regionLength = 0;
+        long regionFirst = 0;
+        long tail = ring.Tail;
+        long start = tail;
+        long room = ring.Room(tail);
+        int dropped = 0, rejected = 0;
+        ulong now = 0;
+        foreach (ref readonly AccessRecord r in records)
+        {
+            if (!AccessSources.IsValid(r.Source))
+            {
+                ring.CountRejectedSource();
+                rejected++;
+                continue;
+            }
+
+            int target = unchecked((uint)(r.Nid + 1)) < (uint)targets.Length ? targets[r.Nid + 1] : -1;
+            if (target < 0)
+            {
+                ring.CountRejectedNode();
+                rejected++;
+                continue;
+            }
+
+            ulong offset = unchecked(r.Address - regionBase);
+            if (offset >= regionLength)
+            {
+                int found = RegionMap.Find(regions, pid, r.Address);
+                if (found < 0)
+                {
+                    regionLength = 0;
+                    ring.CountRejectedAddress();
+                    rejected++;
+                    continue;
+                }
+
+                ref readonly Region region = ref regions[found];
+                regionBase = region.Base;
+                regionLength = region.Length;
+                regionFirst = region.FirstPage;
+                offset = r.Address - regionBase;
+            }
+
+            ulong t = r.TimeMs;
+            if (t == 0)
+            {
+                t = now != 0 ? now : (now = NowMs);
+            }
+
+            if (room == 0 && (room = ring.PublishAndRefresh(tail)) == 0)
+            {
+                dropped++;
+                continue;
+            }
+
+            ring.Write(tail, regionFirst + (long)(offset >> PageShift), unchecked((uint)t), (ushort)target, (byte)r.Source); // the table keeps time modulo 2^19
+            tail++;
+            room--;
+        }
+
+        ring.Publish(tail);
+        if (dropped > 0)
+        {
+            ring.CountDropped(dropped);
+        }
+
+        return new BatchResult((int)(tail - start), dropped, rejected);
+    }
+
+    // The same on the current CPU's multi-producer ring: one reservation per chunk.
+    private BatchResult RecordAccessesShared(int pid, ReadOnlySpan<AccessRecord> records)
     {
         RecordRing ring = CurrentRing();
         short[] targets = _targetOfNid;
@@ -438,6 +647,25 @@ public sealed class HotPageEngine : IDisposable
                 {
                     _table.Apply(staging[..n]);
                     total += n;
+                    progress = true;
+                }
+            }
+
+            foreach (ProducerRing ring in Volatile.Read(ref _producerRings))
+            {
+                int want = (int)Math.Min(ProducerChunk, maxRecords - total);
+                if (want == 0)
+                {
+                    break;
+                }
+
+                // Applied in place: the slots stay the consumer's until released.
+                ReadOnlySpan<StagedRecord> records = ring.Peek(want);
+                if (records.Length > 0)
+                {
+                    _table.Apply(records);
+                    ring.Release(records.Length);
+                    total += records.Length;
                     progress = true;
                 }
             }
@@ -644,8 +872,14 @@ public sealed class HotPageEngine : IDisposable
         var list = new List<KeyValuePair<string, long>>(32);
         lock (_consumerLock)
         {
+            ProducerRing[] producerRings = Volatile.Read(ref _producerRings);
             long head = 0;
             foreach (RecordRing r in _rings)
+            {
+                head += r.Dequeued;
+            }
+
+            foreach (ProducerRing r in producerRings)
             {
                 head += r.Dequeued;
             }
@@ -655,6 +889,15 @@ public sealed class HotPageEngine : IDisposable
             {
                 // Rejections and drops first, then tails: a producer bumps one of them, so every
                 // report already in a component is in the total we compute from the same reads.
+                dropped += r.Dropped;
+                rs += r.RejectedSource;
+                rn += r.RejectedNode;
+                ra += r.RejectedAddress;
+                tail += r.Enqueued;
+            }
+
+            foreach (ProducerRing r in producerRings)
+            {
                 dropped += r.Dropped;
                 rs += r.RejectedSource;
                 rn += r.RejectedNode;
@@ -717,6 +960,14 @@ public sealed class HotPageEngine : IDisposable
             foreach (RecordRing r in _rings)
             {
                 r.Dispose();
+            }
+
+            lock (_producerLock)
+            {
+                foreach (ProducerRing r in _producerRings)
+                {
+                    r.Dispose();
+                }
             }
 
             _table.Dispose();

@@ -13,6 +13,26 @@ internal struct StagedRecord
     public ushort Target;
     public byte Source;
     public byte Reserved;
+
+    /// <summary>Writes a record with two 8-byte stores (the producer's hot path): the page, then time | target | source packed as the layout above lays them out in a little-endian word.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Store(StagedRecord* slot, long page, uint timeMs, ushort target, byte source)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            ulong* words = (ulong*)slot;
+            words[0] = unchecked((ulong)page);
+            words[1] = timeMs | ((ulong)target << 32) | ((ulong)source << 48);
+        }
+        else
+        {
+            slot->Page = page;
+            slot->TimeMs = timeMs;
+            slot->Target = target;
+            slot->Source = source;
+            slot->Reserved = 0;
+        }
+    }
 }
 
 /// <summary>One ring slot: a sequence number (the slot protocol) and the record.</summary>

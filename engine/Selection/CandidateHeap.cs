@@ -1,4 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using HotPage.Engine.Native;
 
 namespace HotPage.Engine.Selection;
@@ -17,10 +20,13 @@ namespace HotPage.Engine.Selection;
 /// node's children fill exactly one 64-byte line: a pop walks ~7 lines for a million entries
 /// instead of a binary heap's ~20 scattered ones (an 8 MiB heap misses the caches below its top
 /// levels). Keys are unique (they hold the page), so the pop order does not depend on the arity.
-/// Invariants: <c>_keys</c> holds <c>Capacity + Pad</c> slots; logical slots <c>0 .. Count−1</c>
-/// form a heap; the storage is owned here and freed once.
+/// A sift-down prefetches the child groups of all eight children before it picks one, so the
+/// lines of the next level are in flight while this level is compared.
+/// Invariants: <c>_keys</c> holds <c>Capacity + Pad + Arity</c> slots; logical slots <c>0 .. Count−1</c>
+/// form a heap and every slot after them holds 0 (no key is 0: a candidate's frequency is at least 1),
+/// so a sift-down reads whole sibling groups; the storage is owned here and freed once.
 /// </remarks>
-internal sealed class CandidateHeap : IDisposable
+internal sealed unsafe class CandidateHeap : IDisposable
 {
     /// <summary>Bits of table index in a key.</summary>
     public const int PageBits = 42;
@@ -38,7 +44,7 @@ internal sealed class CandidateHeap : IDisposable
 
     public CandidateHeap(long capacity, NativeMemoryCounter counter)
     {
-        _keys = new NativeArray<ulong>(capacity + Pad, counter, "a candidate heap");
+        _keys = new NativeArray<ulong>(capacity + Pad + Arity, counter, "a candidate heap"); // + one group: a last sibling group is read whole
         Capacity = capacity;
     }
 
@@ -97,9 +103,11 @@ internal sealed class CandidateHeap : IDisposable
 
         key = Slot(0);
         long n = --_count;
+        ulong last = Slot(n);
+        Slot(n) = 0; // slots from Count on hold 0 (SiftDown reads whole sibling groups)
         if (n > 0)
         {
-            SiftDown(0, Slot(n), n);
+            SiftDown(0, last, n);
         }
 
         return true;
@@ -116,15 +124,34 @@ internal sealed class CandidateHeap : IDisposable
             }
 
             long end = Math.Min(first + Arity, n);
-            long child = first;
-            ulong c = Slot(first);
-            for (long j = first + 1; j < end; j++)
+            if (Sse.IsSupported)
             {
-                ulong k = Slot(j);
-                if (k > c)
+                // The next level's line is one of the eight children's child groups: ask for all
+                // of them now, so the descent waits for at most one miss instead of one per level.
+                for (long j = first; j < end && (Arity * j) + 1 < n; j++)
                 {
-                    child = j;
-                    c = k;
+                    Sse.Prefetch0(_keys.Pointer + (Arity * j) + 1 + Pad);
+                }
+            }
+
+            long child;
+            ulong c;
+            if (Avx2.IsSupported)
+            {
+                child = first + MaxOfGroup(_keys.Pointer + first + Pad, out c);
+            }
+            else
+            {
+                child = first;
+                c = Slot(first);
+                for (long j = first + 1; j < end; j++)
+                {
+                    ulong k = Slot(j);
+                    if (k > c)
+                    {
+                        child = j;
+                        c = k;
+                    }
                 }
             }
 
@@ -138,6 +165,28 @@ internal sealed class CandidateHeap : IDisposable
         }
 
         Slot(i) = item;
+    }
+
+    /// <summary>
+    /// The largest of the eight keys of a sibling group (one 64-byte line; slots past the count hold
+    /// 0, below every key) and its position, without a branch: picking the largest of eight random
+    /// keys with compares mispredicts about twice per level, which cost more than the loads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MaxOfGroup(ulong* group, out ulong max)
+    {
+        // Unsigned order through signed compares: flip the sign bit of both sides.
+        Vector256<long> bias = Vector256.Create(long.MinValue);
+        Vector256<long> a = Avx.LoadVector256((long*)group) ^ bias;
+        Vector256<long> b = Avx.LoadVector256((long*)group + 4) ^ bias;
+        Vector256<long> m = Vector256.ConditionalSelect(Avx2.CompareGreaterThan(a, b), a, b);
+        Vector256<long> swapped = Avx2.Permute4x64(m, 0b01_00_11_10);
+        m = Vector256.ConditionalSelect(Avx2.CompareGreaterThan(m, swapped), m, swapped);
+        swapped = Avx2.Permute4x64(m, 0b10_11_00_01);
+        m = Vector256.ConditionalSelect(Avx2.CompareGreaterThan(m, swapped), m, swapped);
+        uint mask = Vector256.Equals(a, m).ExtractMostSignificantBits() | (Vector256.Equals(b, m).ExtractMostSignificantBits() << 4);
+        max = unchecked((ulong)(m.ToScalar() ^ long.MinValue));
+        return BitOperations.TrailingZeroCount(mask);
     }
 
     /// <summary>Keeps only the keys <paramref name="keep"/> accepts and re-heapifies (O(n)); returns how many were removed.</summary>
@@ -160,6 +209,11 @@ internal sealed class CandidateHeap : IDisposable
             }
         }
 
+        for (long r = w; r < n; r++)
+        {
+            Slot(r) = 0;
+        }
+
         _count = w;
         for (long i = (w - 2) / Arity; i >= 0; i--)
         {
@@ -170,7 +224,11 @@ internal sealed class CandidateHeap : IDisposable
     }
 
     /// <summary>Removes every key.</summary>
-    public void Clear() => _count = 0;
+    public void Clear()
+    {
+        _keys.Clear(0, _count + Pad);
+        _count = 0;
+    }
 
     public void Dispose() => _keys.Dispose();
 }

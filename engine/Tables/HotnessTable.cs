@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using HotPage.Engine.Native;
 using HotPage.Engine.Records;
@@ -296,26 +297,50 @@ internal sealed unsafe partial class HotnessTable : IDisposable
 
         uint now = unchecked((uint)nowMs) & PageWord.TimeMask;
         int count = 0;
-        while (count < pages.Length && heap.TryPop(out ulong key))
+        // Pop in rounds: first as many keys as places are left (parked in the output span), then
+        // validate them, having issued every table load of the round at once, so the random reads
+        // of a large table overlap instead of queueing behind each other. Never more keys than places:
+        // every valid one is taken, so the result is the same as popping and validating one by one.
+        Span<ulong> keys = MemoryMarshal.Cast<long, ulong>(pages);
+        while (count < pages.Length)
         {
-            if (!IsValidEntry(key, target))
+            int popped = count;
+            while (popped < pages.Length && heap.TryPop(out ulong key))
             {
-                StaleDiscarded++;
-                continue;
+                keys[popped++] = key;
+                if (Sse.IsSupported)
+                {
+                    Prefetch(CandidateHeap.KeyPage(key));
+                }
             }
 
-            long page = CandidateHeap.KeyPage(key);
-            uint w = _wordBase[page];
-            ClearCandidate(page);
-            if (PageWord.Frequency(w) < _threshold || PageWord.Elapsed(now, PageWord.Time(w)) > (int)_window)
+            if (popped == count)
             {
-                ColdAtExtraction++;
-                continue;
+                break;
             }
 
-            pages[count] = page;
-            wordsOut[count] = w;
-            count++;
+            for (int i = count; i < popped; i++)
+            {
+                ulong key = keys[i];
+                if (!IsValidEntry(key, target))
+                {
+                    StaleDiscarded++;
+                    continue;
+                }
+
+                long page = CandidateHeap.KeyPage(key);
+                uint w = _wordBase[page];
+                ClearCandidate(page);
+                if (PageWord.Frequency(w) < _threshold || PageWord.Elapsed(now, PageWord.Time(w)) > (int)_window)
+                {
+                    ColdAtExtraction++;
+                    continue;
+                }
+
+                pages[count] = page; // count <= i: never overwrites a key not yet read
+                wordsOut[count] = w;
+                count++;
+            }
         }
 
         Extracted += count;

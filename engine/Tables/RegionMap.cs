@@ -150,29 +150,51 @@ internal sealed class RegionMap
         Volatile.Write(ref _regions, next);
     }
 
+    /// <summary>The published regions sorted by (pid, base): replaced on every change, never mutated, so a reader may keep it and compare references to learn of a change.</summary>
+    public Region[] Published
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Volatile.Read(ref _regions);
+    }
+
     /// <summary>The table index of the page holding <paramref name="address"/> in <paramref name="pid"/>, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Lookup(int pid, ulong address)
     {
         Region[] regions = Volatile.Read(ref _regions);
+        int i = Find(regions, pid, address);
+        if (i < 0)
+        {
+            return -1;
+        }
+
+        ref readonly Region r = ref regions[i];
+        return r.FirstPage + (long)((address - r.Base) >> PageShift);
+    }
+
+    /// <summary>The index in <paramref name="regions"/> (a <see cref="Published"/> array) of the region holding <paramref name="address"/> in <paramref name="pid"/>, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Find(Region[] regions, int pid, ulong address)
+    {
         // Embedders register a few regions: a short linear scan beats a binary search there.
         if (regions.Length <= 4)
         {
-            foreach (ref readonly Region r in regions.AsSpan())
+            for (int i = 0; i < regions.Length; i++)
             {
+                ref readonly Region r = ref regions[i];
                 if (r.Pid == pid && unchecked(address - r.Base) < r.Length)
                 {
-                    return r.FirstPage + (long)((address - r.Base) >> PageShift);
+                    return i;
                 }
             }
 
             return -1;
         }
 
-        return LookupSorted(regions, pid, address);
+        return FindSorted(regions, pid, address);
     }
 
-    private static long LookupSorted(Region[] regions, int pid, ulong address)
+    private static int FindSorted(Region[] regions, int pid, ulong address)
     {
         int lo = 0, hi = regions.Length - 1, found = -1;
         while (lo <= hi)
@@ -195,7 +217,7 @@ internal sealed class RegionMap
             ref readonly Region r = ref regions[found];
             if (r.Pid == pid && unchecked(address - r.Base) < r.Length)
             {
-                return r.FirstPage + (long)((address - r.Base) >> PageShift);
+                return found;
             }
         }
 

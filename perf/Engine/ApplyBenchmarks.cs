@@ -175,13 +175,21 @@ public class ApplyBenchmarks
         HotPageEngine engine = _engine!;
         _crew!.Start();
         long applied = 0;
+        var wait = default(SpinWait);
         while (applied < Records)
         {
             long n = engine.Drain();
             applied += n;
             if (n == 0)
             {
-                Thread.Yield();
+                // Spin before yielding, as the producers do: a bare Thread.Yield on every empty
+                // drain gave the core away to other processes on this shared machine for a time
+                // slice while the producer had records ready.
+                wait.SpinOnce(sleep1Threshold: -1);
+            }
+            else
+            {
+                wait.Reset();
             }
         }
 

@@ -11,10 +11,12 @@ namespace HotPage.Engine.Tests;
 [NonParallelizable]
 public class AllocationTests(CandidateSelection selection)
 {
-    [Test]
-    public void RecordDrainAndExtractAllocateNothingInSteadyState()
+    // 16: the thread records on a ring of its own; 0: on the shared per-CPU rings.
+    [TestCase(16)]
+    [TestCase(0)]
+    public void RecordDrainAndExtractAllocateNothingInSteadyState(int producerRings)
     {
-        EngineTunables tunables = EngineFixture.SmallTunables();
+        EngineTunables tunables = EngineFixture.SmallTunables(producerRings: producerRings);
         tunables.Set("selection", (long)selection);
         using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
         Assert.That(engine.Selection, Is.EqualTo(selection));
@@ -51,5 +53,39 @@ public class AllocationTests(CandidateSelection selection)
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.That(allocated, Is.EqualTo(0), "the record, drain and extract paths must not allocate");
+        Assert.That(engine.ProducerRingCount, Is.EqualTo(Math.Min(1, producerRings)), "the path under test was the one meant");
+    }
+
+    [Test]
+    public void AThreadAlternatingBetweenTwoEnginesAllocatesNothingInSteadyState()
+    {
+        using HotPageEngine a = EngineFixture.Create();
+        using HotPageEngine b = EngineFixture.Create();
+        var batch = new AccessRecord[16];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            batch[i] = new AccessRecord(EngineFixture.Addr(i), 0, AccessSource.Application, 1);
+        }
+
+        void Round()
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                a.RecordAccess(EngineFixture.Addr(i), 0, AccessSource.Application, 1);
+                b.RecordAccesses(batch);
+            }
+
+            a.Drain();
+            b.Drain();
+        }
+
+        Round(); // each engine creates this thread's ring once
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int r = 0; r < 20; r++)
+        {
+            Round();
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0), "finding the thread's ring again must not allocate");
     }
 }

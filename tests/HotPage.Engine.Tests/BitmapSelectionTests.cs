@@ -88,7 +88,7 @@ public class BitmapSelectionTests
         using HotPageEngine heap = EngineFixture.Create(tunables: heapTunables);
         using HotPageEngine bitmap = Create();
         using var one = new PageBitmap(bitmap.Capacity);
-        long heapBytes = (4096 + CandidateHeap.Arity - 1) * sizeof(ulong); // TwoTier: one top-tier node, max_candidates 4096 keys and the padding of the last sibling group
+        long heapBytes = (4096 + (CandidateHeap.Arity - 1) + CandidateHeap.Arity) * sizeof(ulong); // TwoTier: one top-tier node, max_candidates 4096 keys, the line-alignment pad (Arity - 1) and one whole sibling group past the end
         Assert.That(bitmap.Selection, Is.EqualTo(CandidateSelection.Bitmap));
         Assert.That(bitmap.Memory.Bytes - heap.Memory.Bytes, Is.EqualTo((7 * one.NativeBytes) - heapBytes), "7 bitmaps of the table's length replace the heap");
         Assert.That(one.NativeBytes, Is.LessThan((bitmap.Capacity / 8) + (bitmap.Capacity / 512) + 128), "1 + 1/64 + 1/4096 bits per page");

@@ -10,12 +10,13 @@ internal static class EngineFixture
     public const ulong Base = 0x7f00_0000_0000;
     public const int Pages = 4096;
 
-    public static EngineTunables SmallTunables(int ringCapacity = 1024, long maxCandidates = 4096)
+    public static EngineTunables SmallTunables(int ringCapacity = 1024, long maxCandidates = 4096, int producerRings = 16)
     {
         var t = new EngineTunables();
         t.Set("max_tracked_pages", 1 << 16);
         t.Set("ring_capacity", ringCapacity);
         t.Set("max_candidates", maxCandidates);
+        t.Set("producer_rings", producerRings);
         return t;
     }
 

@@ -42,7 +42,7 @@ internal sealed class Instance(HotPageHost host)
 /// The exports of <c>libhotpage.so</c> (see <c>hotpage.h</c>). Each is an
 /// <see cref="UnmanagedCallersOnlyAttribute"/> method with fixed-width arguments whose body is one
 /// try/catch; handles are <see cref="GCHandle"/>s to an <see cref="Instance"/>. Record calls are
-/// thread-safe (the engine's per-CPU rings); open/close of one handle must not race with its use.
+/// thread-safe (the engine's per-thread and per-CPU record rings); open/close of one handle must not race with its use.
 /// </summary>
 internal static unsafe class Exports
 {

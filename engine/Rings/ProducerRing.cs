@@ -1,0 +1,197 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using HotPage.Engine.Native;
+
+namespace HotPage.Engine.Rings;
+
+/// <summary>The producer ring's shared words: the producer's line (tail, its counters, its cached limit) apart from the consumer's (head).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 3 * CacheLine)]
+internal struct ProducerRingHeader
+{
+    public const int CacheLine = 128;
+
+    /// <summary>Next position the producer writes; equals the number of records ever enqueued. Written by the producer only.</summary>
+    [FieldOffset(1 * CacheLine)] public long Tail;
+    /// <summary>Records dropped because the ring was full. Producer only.</summary>
+    [FieldOffset((1 * CacheLine) + 8)] public long Dropped;
+    /// <summary>Records rejected by cause. Producer only.</summary>
+    [FieldOffset((1 * CacheLine) + 16)] public long RejectedSource;
+    [FieldOffset((1 * CacheLine) + 24)] public long RejectedNode;
+    [FieldOffset((1 * CacheLine) + 32)] public long RejectedAddress;
+    /// <summary>The producer's private copy of <c>Head + Capacity</c>: it writes below this without reading <see cref="Head"/>.</summary>
+    [FieldOffset((1 * CacheLine) + 40)] public long Limit;
+    /// <summary>Next position the consumer reads; equals the number of records ever dequeued. Written by the consumer only.</summary>
+    [FieldOffset(2 * CacheLine)] public long Head;
+}
+
+/// <summary>
+/// A bounded single-producer, single-consumer ring of access records in native memory: the
+/// record ring of one producer thread. The producer writes a record with plain stores and
+/// publishes it with one release store of <c>Tail</c>: no compare-and-swap, no processor id, no
+/// per-slot sequence. A full ring makes <see cref="TryEnqueue"/> return false and counts the drop.
+/// </summary>
+/// <remarks>
+/// Invariants (native memory owned here, freed once by <see cref="Dispose"/>): <c>_slots</c> has
+/// <c>Capacity</c> (a power of two) records; <c>_header</c> points to one <see cref="ProducerRingHeader"/>.
+/// At most one thread produces at a time (the engine hands a ring to one live thread, and to
+/// another only after the first has exited); one consumer at a time (the engine's consumer lock).
+/// Protocol:
+/// <list type="number">
+/// <item>The producer owns <c>Tail</c>, <c>Limit</c>, <c>Dropped</c> and the rejection counters; the consumer owns <c>Head</c>.</item>
+/// <item>Positions <c>Head ≤ p &lt; Tail</c> hold published records; <c>Tail − Head ≤ Capacity</c>.</item>
+/// <item>The producer writes position <c>p</c> only when <c>p &lt; Limit ≤ Head + Capacity</c> (<c>Limit</c> is an
+///   old <c>Head + Capacity</c>, refreshed with an acquire read of <c>Head</c> when reached), then publishes
+///   with a release store of <c>Tail</c> (after the record's stores).</item>
+/// <item>The consumer reads <c>Tail</c> (acquire), reads the records below it in place, and only then
+///   publishes <c>Head</c> (release), handing their slots back to the producer.</item>
+/// <item>Counters are written by their single writer with release stores and read by anyone with acquire loads.</item>
+/// </list>
+/// Hence <c>Tail</c> counts records enqueued, <c>Head</c> records dequeued, <c>Tail − Head</c> those in flight,
+/// exactly as for <see cref="RecordRing"/>: the engine's conservation identity sums both kinds.
+/// </remarks>
+internal sealed unsafe class ProducerRing : IDisposable
+{
+    private readonly NativeArray<ProducerRingHeader> _headerArray;
+    private readonly NativeArray<StagedRecord> _slotArray;
+    private readonly ProducerRingHeader* _header;
+    private readonly StagedRecord* _slots;
+    private readonly long _mask;
+
+    public ProducerRing(object owner, int capacity, NativeMemoryCounter counter)
+    {
+        if (capacity < 2 || !System.Numerics.BitOperations.IsPow2(capacity))
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(capacity), capacity, "A record ring's capacity must be a power of two of at least 2.");
+        }
+
+        Owner = owner;
+        Capacity = capacity;
+        _mask = capacity - 1;
+        _headerArray = new NativeArray<ProducerRingHeader>(1, counter, "a producer ring header");
+        _slotArray = new NativeArray<StagedRecord>(capacity, counter, "producer ring slots");
+        _header = _headerArray.Pointer;
+        _slots = _slotArray.Pointer;
+        _header->Limit = capacity;
+    }
+
+    /// <summary>The engine the ring belongs to (a thread's cached ring is used only by that engine).</summary>
+    public object Owner { get; }
+
+    /// <summary>The thread producing into the ring now; null while the ring is free. Changed only under the engine's registration lock.</summary>
+    public Thread? Producer { get; set; }
+
+    /// <summary>Slots in the ring.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Records ever enqueued.</summary>
+    public long Enqueued => Volatile.Read(ref _header->Tail);
+
+    /// <summary>Records ever dequeued by the consumer.</summary>
+    public long Dequeued => Volatile.Read(ref _header->Head);
+
+    /// <summary>Records dropped because the ring was full.</summary>
+    public long Dropped => Volatile.Read(ref _header->Dropped);
+
+    public long RejectedSource => Volatile.Read(ref _header->RejectedSource);
+
+    public long RejectedNode => Volatile.Read(ref _header->RejectedNode);
+
+    public long RejectedAddress => Volatile.Read(ref _header->RejectedAddress);
+
+    // Producer only: single writer, so a plain increment published with a release store.
+    public void CountRejectedSource() => Volatile.Write(ref _header->RejectedSource, _header->RejectedSource + 1);
+
+    public void CountRejectedNode() => Volatile.Write(ref _header->RejectedNode, _header->RejectedNode + 1);
+
+    public void CountRejectedAddress() => Volatile.Write(ref _header->RejectedAddress, _header->RejectedAddress + 1);
+
+    public void CountDropped(long count) => Volatile.Write(ref _header->Dropped, _header->Dropped + count);
+
+    /// <summary>Producer only: enqueues one record; false (and counted as dropped) when the ring is full. Never blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryEnqueue(long page, uint timeMs, ushort target, byte source)
+    {
+        ProducerRingHeader* header = _header;
+        long tail = header->Tail;
+        if (tail >= header->Limit && !Refresh(header, tail))
+        {
+            return false;
+        }
+
+        StagedRecord.Store(_slots + (tail & _mask), page, timeMs, target, source);
+        Volatile.Write(ref header->Tail, tail + 1);
+        return true;
+    }
+
+    // Reads the consumer's head (the one producer read of the consumer's line); false and counted when still full.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Refresh(ProducerRingHeader* header, long tail)
+    {
+        long limit = Volatile.Read(ref header->Head) + Capacity;
+        header->Limit = limit;
+        if (tail < limit)
+        {
+            return true;
+        }
+
+        Volatile.Write(ref header->Dropped, header->Dropped + 1);
+        return false;
+    }
+
+    /// <summary>Producer only: the first unpublished position.</summary>
+    public long Tail
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _header->Tail;
+    }
+
+    /// <summary>Producer only: how many records can be written from <paramref name="tail"/> without reading the consumer's head again (a batch writer's room).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long Room(long tail) => _header->Limit - tail;
+
+    /// <summary>
+    /// Producer only: publishes the records written up to <paramref name="tail"/> and returns the
+    /// fresh room from there (reads the consumer's head once).
+    /// </summary>
+    public long PublishAndRefresh(long tail)
+    {
+        Volatile.Write(ref _header->Tail, tail);
+        long limit = Volatile.Read(ref _header->Head) + Capacity;
+        _header->Limit = limit;
+        return limit - tail;
+    }
+
+    /// <summary>Producer only: writes the record at an unpublished position below the limit (see <see cref="Room"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write(long position, long page, uint timeMs, ushort target, byte source)
+    {
+        System.Diagnostics.Debug.Assert(position < _header->Limit, "writing past the producer's limit");
+        StagedRecord.Store(_slots + (position & _mask), page, timeMs, target, source);
+    }
+
+    /// <summary>Producer only: publishes the records written below <paramref name="tail"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Publish(long tail) => Volatile.Write(ref _header->Tail, tail);
+
+    /// <summary>
+    /// Consumer only: the published records from the head that are contiguous in memory, at most
+    /// <paramref name="max"/>, read in place. They stay the consumer's until <see cref="Release"/>.
+    /// </summary>
+    public ReadOnlySpan<StagedRecord> Peek(int max)
+    {
+        long head = _header->Head;
+        long available = Volatile.Read(ref _header->Tail) - head;
+        long offset = head & _mask;
+        int n = (int)Math.Min(Math.Min(available, max), Capacity - offset);
+        return n > 0 ? new ReadOnlySpan<StagedRecord>(_slots + offset, n) : default;
+    }
+
+    /// <summary>Consumer only: hands the first <paramref name="count"/> peeked slots back to the producer.</summary>
+    public void Release(int count) => Volatile.Write(ref _header->Head, _header->Head + count);
+
+    public void Dispose()
+    {
+        _slotArray.Dispose();
+        _headerArray.Dispose();
+    }
+}
