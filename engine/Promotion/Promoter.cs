@@ -24,7 +24,9 @@ namespace HotPage.Engine.Promotion;
 /// fails with ESRCH (process gone) forgets the batch's pages of that process.
 /// Threshold auto-adjust (<c>hot_threshold_auto</c>): when more candidates wait than two rounds'
 /// budget, <c>freq_threshold</c> goes up one step; when fewer than a quarter of a round's budget
-/// wait, it goes down one step, within <c>freq_threshold_min</c>..<c>freq_threshold_max</c>.
+/// wait, it goes down one step, within <c>freq_threshold_min</c>..<c>freq_threshold_max</c>; either
+/// only once the condition has held for <c>hot_threshold_period_ms</c> (then one step per period),
+/// as the kernel adjusts its hot threshold per period and not per scan.
 /// Steady-state rounds allocate nothing: batch, address, node and status buffers are pinned
 /// arrays sized to <c>promote_batch</c> (re-sized only when the tunable grows).
 /// </remarks>
@@ -66,6 +68,11 @@ public sealed class Promoter : IDisposable
     private long _candidates, _success, _failNoMem, _failBusy, _failGone, _failDenied, _failOther, _failNotMoved;
     private long _retried, _droppedBusy, _droppedDenied, _fallback, _watermarkRounds, _rateLimitedRounds;
     private long _thresholdUp, _thresholdDown, _demotedSeen, _residencyChecked, _errors;
+
+    // Threshold auto-adjust: the timestamp since which the backlog has been above (> 0 sign) or
+    // below (< 0) its bounds without a break; 0 when neither.
+    private long _pressureSince;
+    private int _pressureSign;
     private long _successHuge, _successHugePages, _thpCold, _thpNoRoom;
 
     /// <summary>Creates a promoter for <paramref name="engine"/>'s candidates, moving pages through <paramref name="platform"/>.</summary>
@@ -653,13 +660,33 @@ public sealed class Promoter : IDisposable
         perRound *= _targets.Length;
         long waiting = _engine.CandidateCount;
         long threshold = tunables["freq_threshold"];
-        if (waiting > 2 * perRound && threshold < tunables["freq_threshold_max"])
+        int sign = waiting > 2 * perRound && threshold < tunables["freq_threshold_max"] ? 1
+            : waiting < perRound / 4 && threshold > tunables["freq_threshold_min"] ? -1
+            : 0;
+
+        // The condition must hold for hot_threshold_period_ms without a break before a step: a burst
+        // of candidates that a few rounds clear must not raise the threshold (which would drop the
+        // burst's pages still at the old threshold at extraction), nor a lull lower it.
+        long now = _time.GetTimestamp();
+        if (sign != _pressureSign)
+        {
+            _pressureSign = sign;
+            _pressureSince = now;
+        }
+
+        if (sign == 0 || (now - _pressureSince) * 1000.0 / _time.TimestampFrequency < tunables["hot_threshold_period_ms"])
+        {
+            return;
+        }
+
+        _pressureSince = now; // one step per period while the condition lasts
+        if (sign > 0)
         {
             tunables.Set("freq_threshold", threshold + 1);
             _thresholdUp++;
             Log?.Invoke($"promoter: {waiting} candidates wait but about {perRound} move per round: freq_threshold {threshold} -> {threshold + 1}");
         }
-        else if (waiting < perRound / 4 && threshold > tunables["freq_threshold_min"])
+        else
         {
             tunables.Set("freq_threshold", threshold - 1);
             _thresholdDown++;

@@ -36,6 +36,7 @@ public sealed class EngineTunables
         new("freq_threshold_min", 1, 7, 2, TunableScope.Runtime, "Lowest value the automatic threshold adjustment may choose."),
         new("freq_threshold_max", 1, 7, 7, TunableScope.Runtime, "Highest value the automatic threshold adjustment may choose."),
         new("hot_threshold_auto", 0, 1, 1, TunableScope.Runtime, "1: raise the threshold when candidates exceed what the rate limit moves, lower it when fewer."),
+        new("hot_threshold_period_ms", 0, 600_000, 1000, TunableScope.Runtime, "How long too many (or too few) candidates must wait, without a break, before the automatic adjustment moves freq_threshold one step; 0 = every round."),
         new("promote_batch", 1, 65536, 512, TunableScope.Runtime, "Pages extracted and moved per promotion round and target node."),
         new("promote_interval_ms", 1, 600_000, 200, TunableScope.Runtime, "Time between promotion rounds (a round also starts early when candidates pile up)."),
         new("promote_rate_limit_mbps", 0, 1_048_576, 1024, TunableScope.Runtime, "Most megabytes per second promoted to one target node; 0 = no limit."),

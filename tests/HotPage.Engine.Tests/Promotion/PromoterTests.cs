@@ -345,6 +345,40 @@ public class PromoterTests(CandidateSelection selection)
         Assert.That(f.Promoter.GetCounters()["pgpromote_threshold_up"], Is.GreaterThan(0));
     }
 
+    [TestCase(1000, 2, 0)]  // the default period: a burst that four rounds clear moves nothing
+    [TestCase(0, 3, 1)]     // adjusted every round (the old rule): the burst raises it and loses pages
+    public void ABurstThatAFewRoundsClearDoesNotRaiseTheThreshold(int periodMs, int expectedMaxThreshold, int expectedDropsAtLeast)
+    {
+        // 2048 pages qualify at once; promote_batch 512 moves them in four 100 ms rounds.
+        using var f = Fixture(SimulatedMachine.TwoTier(100_000, 100_000), 4000, tune: t =>
+        {
+            t.Set("promote_batch", 512);
+            t.Set("promote_rate_limit_mbps", 0);
+            t.Set("hot_threshold_period_ms", periodMs);
+        });
+        f.Touch(Range(0, 2048), times: 2);
+        var thresholds = new List<long>();
+        for (int round = 0; round < 4; round++)
+        {
+            f.Promoter.RunOnce();
+            thresholds.Add(f.Engine.Tunables["freq_threshold"]);
+            f.Clock.Advance(100);
+        }
+
+        string trace = string.Join(",", thresholds);
+        Assert.That(thresholds.Max(), Is.EqualTo(expectedMaxThreshold), trace);
+        var c = f.Promoter.GetCounters();
+        if (expectedDropsAtLeast == 0)
+        {
+            Assert.That(f.CountOnNode(Range(0, 2048), 0), Is.EqualTo(2048), "the whole burst promoted in four rounds");
+            Assert.That(c["pgpromote_threshold_up"], Is.EqualTo(0));
+        }
+        else
+        {
+            Assert.That(f.CountOnNode(Range(0, 2048), 0), Is.LessThan(2048), $"the raised threshold dropped part of the burst: {trace}");
+        }
+    }
+
     [Test]
     public void TheThresholdAdjustmentCanBeTurnedOff()
     {
