@@ -13,8 +13,9 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)   # /bin/busybox, static
 command -v cpio >/dev/null || need+=(cpio)
 command -v gzip >/dev/null || need+=(gzip)
-# The Windows platform tests run under Wine (tests/suites.d/30-windows-wine.sh).
-command -v wine >/dev/null || need+=(wine64)
+# The Windows platform tests run under Wine (tests/suites.d/30-windows-wine.sh). wine64 alone
+# (without recommends) has no /usr/bin/wine or wineboot: those come with the "wine" package.
+command -v wine >/dev/null || need+=(wine wine64)
 if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 
 fail() { echo "FAIL $1"; echo "0 passed, 1 failed"; exit 1; }
 
-command -v wine >/dev/null || fail "wine is not installed (.ci/install-deps.sh installs wine64)"
+command -v wine >/dev/null || fail "wine is not installed (.ci/install-deps.sh installs the wine and wine64 packages)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hotpage-wine.XXXXXX")
 trap 'rm -rf "$work"' EXIT
