@@ -1,9 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using HotPage.Engine;
-using HotPage.Engine.Records;
 using HotPage.Engine.Selection;
 using HotPage.Engine.Tables;
-using HotPage.Engine.Tunables;
 
 namespace HotPage.Perf.Engine;
 
@@ -20,35 +18,12 @@ public partial class ExtractBenchmarks
     /// <summary>The re-check time of every extraction (for <see cref="ExtractProbe"/>).</summary>
     internal const uint ProbeNowMs = NowMs;
 
-    /// <summary>The priming stream (for <see cref="ExtractProbe"/>).</summary>
-    internal static IEnumerable<(uint Page, uint Time)> Priming() => PrimingStream();
 
     [GlobalSetup(Target = nameof(EngineBitmapExtract512))]
     public void SetupBitmapEngine()
     {
-        var tunables = new EngineTunables();
-        tunables.Set("max_tracked_pages", Pages);
-        tunables.Set("max_candidates", MaxCandidates);
-        tunables.Set("selection", (long)CandidateSelection.Bitmap);
-        _bitmapEngine = new HotPageEngine(BenchTopology.TwoTier(), tunables);
-        _bitmapEngine.RegisterRegion(BenchTopology.Base, (ulong)Pages << 12);
+        _bitmapEngine = CreatePrimedEngine(CandidateSelection.Bitmap);
         _bitmapCandidates = GC.AllocateArray<PromotionCandidate>(Invocations * Batch, pinned: true);
-
-        var batch = new AccessRecord[4096];
-        int n = 0;
-        foreach ((uint page, uint time) in PrimingStream())
-        {
-            batch[n++] = new AccessRecord(BenchTopology.Address(page), BenchTopology.Nid, AccessSource.Application, time);
-            if (n == batch.Length)
-            {
-                _bitmapEngine.RecordAccesses(batch);
-                _bitmapEngine.Drain();
-                n = 0;
-            }
-        }
-
-        _bitmapEngine.RecordAccesses(batch.AsSpan(0, n));
-        _bitmapEngine.Drain();
         var c = _bitmapEngine.GetCounters();
         Console.WriteLine($"// bitmap engine primed: candidates {c["pghot_candidates"]}, native {_bitmapEngine.Memory.Bytes >> 20} MiB, dropped {c["pghot_ring_dropped"]}");
     }

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using HotPage.Engine;
 using HotPage.Engine.Records;
+using HotPage.Engine.Selection;
 using HotPage.Engine.Tables;
 using HotPage.Engine.Tunables;
 
@@ -49,28 +50,8 @@ public partial class ExtractBenchmarks
     [GlobalSetup(Target = nameof(EngineExtract512))]
     public void SetupEngine()
     {
-        var tunables = new EngineTunables();
-        tunables.Set("max_tracked_pages", Pages);
-        tunables.Set("max_candidates", MaxCandidates);
-        _engine = new HotPageEngine(BenchTopology.TwoTier(), tunables);
-        _engine.RegisterRegion(BenchTopology.Base, (ulong)Pages << 12);
+        _engine = CreatePrimedEngine(CandidateSelection.Heap);
         _candidates = GC.AllocateArray<PromotionCandidate>(Invocations * Batch, pinned: true);
-
-        var batch = new AccessRecord[4096];
-        int n = 0;
-        foreach ((uint page, uint time) in PrimingStream())
-        {
-            batch[n++] = new AccessRecord(BenchTopology.Address(page), BenchTopology.Nid, AccessSource.Application, time);
-            if (n == batch.Length)
-            {
-                _engine.RecordAccesses(batch);
-                _engine.Drain();
-                n = 0;
-            }
-        }
-
-        _engine.RecordAccesses(batch.AsSpan(0, n));
-        _engine.Drain();
         var c = _engine.GetCounters();
         Console.WriteLine($"// engine primed: candidates {c["pghot_candidates"]}, heap {_engine.QueuedCandidates(0)}, heap full {c["kpromoted_dropped"]}, stale discarded {c["pghot_heap_stale"]}, dropped {c["pghot_ring_dropped"]}");
         WarmUpJit(EngineExtract512, RequeueEngine);
@@ -106,6 +87,36 @@ public partial class ExtractBenchmarks
 
     // The hot pages' repeats interleaved (each round touches every hot page that still has a
     // repeat left), then the cold pages once.
+    /// <summary>
+    /// An engine over <see cref="Pages"/> pages with the given selection strategy, fed the priming
+    /// stream in batches of 4096 records and drained: the table every extraction case starts from.
+    /// </summary>
+    internal static HotPageEngine CreatePrimedEngine(CandidateSelection selection)
+    {
+        var tunables = new EngineTunables();
+        tunables.Set("max_tracked_pages", Pages);
+        tunables.Set("max_candidates", MaxCandidates);
+        tunables.Set("selection", (long)selection);
+        var engine = new HotPageEngine(BenchTopology.TwoTier(), tunables);
+        engine.RegisterRegion(BenchTopology.Base, (ulong)Pages << 12);
+        var batch = new AccessRecord[4096];
+        int n = 0;
+        foreach ((uint page, uint time) in PrimingStream())
+        {
+            batch[n++] = new AccessRecord(BenchTopology.Address(page), BenchTopology.Nid, AccessSource.Application, time);
+            if (n == batch.Length)
+            {
+                engine.RecordAccesses(batch);
+                engine.Drain();
+                n = 0;
+            }
+        }
+
+        engine.RecordAccesses(batch.AsSpan(0, n));
+        engine.Drain();
+        return engine;
+    }
+
     private static IEnumerable<(uint Page, uint Time)> PrimingStream()
     {
         for (int round = 0; round < 7; round++)

@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using HotPage.Engine;
-using HotPage.Engine.Records;
 using HotPage.Engine.Selection;
 using HotPage.Engine.Tables;
-using HotPage.Engine.Tunables;
 
 namespace HotPage.Perf.Engine;
 
@@ -22,27 +20,7 @@ internal static class ExtractProbe
     {
         foreach (CandidateSelection selection in new[] { CandidateSelection.Bitmap, CandidateSelection.Heap })
         {
-            var tunables = new EngineTunables();
-            tunables.Set("max_tracked_pages", ExtractBenchmarks.Pages);
-            tunables.Set("max_candidates", 1 << 20);
-            tunables.Set("selection", (long)selection);
-            using var engine = new HotPageEngine(BenchTopology.TwoTier(), tunables);
-            engine.RegisterRegion(BenchTopology.Base, (ulong)ExtractBenchmarks.Pages << 12);
-            var batch = new AccessRecord[4096];
-            int n = 0;
-            foreach ((uint page, uint time) in ExtractBenchmarks.Priming())
-            {
-                batch[n++] = new AccessRecord(BenchTopology.Address(page), BenchTopology.Nid, AccessSource.Application, time);
-                if (n == batch.Length)
-                {
-                    engine.RecordAccesses(batch);
-                    engine.Drain();
-                    n = 0;
-                }
-            }
-
-            engine.RecordAccesses(batch.AsSpan(0, n));
-            engine.Drain();
+            using HotPageEngine engine = ExtractBenchmarks.CreatePrimedEngine(selection);
 
             const int Batch = ExtractBenchmarks.Batch, Invocations = ExtractBenchmarks.Invocations;
             PromotionCandidate[] candidates = GC.AllocateArray<PromotionCandidate>(Invocations * Batch, pinned: true);
