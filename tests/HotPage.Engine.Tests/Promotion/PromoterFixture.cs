@@ -78,9 +78,11 @@ internal sealed class PromoterFixture : IDisposable
     }
 }
 
-/// <summary>A platform that overstates free memory, so that moves hit -ENOMEM the way they do when another process takes the memory first.</summary>
-internal sealed class OverstatedFreeMemory(IMemoryPlatform inner) : IMemoryPlatform
+/// <summary>A platform that forwards every call to an inner one; the test platforms below change one or two answers.</summary>
+internal abstract class DelegatingPlatform(IMemoryPlatform inner) : IMemoryPlatform
 {
+    protected IMemoryPlatform Inner => inner;
+
     public string Name => inner.Name;
 
     public int PageSize => inner.PageSize;
@@ -91,11 +93,13 @@ internal sealed class OverstatedFreeMemory(IMemoryPlatform inner) : IMemoryPlatf
 
     public int GetCurrentNode() => inner.GetCurrentNode();
 
-    public long GetFreeBytes(int node) => inner.GetFreeBytes(node) < 0 ? -1 : 1L << 40;
+    public virtual long GetFreeBytes(int node) => inner.GetFreeBytes(node);
+
+    public virtual long GetReservedBytes(int node) => inner.GetReservedBytes(node);
 
     public PlatformResult QueryPages(int pid, ReadOnlySpan<nint> pages, Span<PageStatus> status) => inner.QueryPages(pid, pages, status);
 
-    public PlatformResult MovePages(int pid, ReadOnlySpan<nint> pages, ReadOnlySpan<int> nodes, Span<PageStatus> status) => inner.MovePages(pid, pages, nodes, status);
+    public virtual PlatformResult MovePages(int pid, ReadOnlySpan<nint> pages, ReadOnlySpan<int> nodes, Span<PageStatus> status) => inner.MovePages(pid, pages, nodes, status);
 
     public NodeMemory AllocateOnNode(nuint bytes, int node) => inner.AllocateOnNode(bytes, node);
 
@@ -106,34 +110,16 @@ internal sealed class OverstatedFreeMemory(IMemoryPlatform inner) : IMemoryPlatf
     }
 }
 
-/// <summary>A platform that reports a reserve of its own on every node (as Linux's zone high watermarks), otherwise the inner platform.</summary>
-internal sealed class KernelReserve(IMemoryPlatform inner, long reservedBytes) : IMemoryPlatform
+/// <summary>A platform that overstates free memory, so that moves hit -ENOMEM the way they do when another process takes the memory first.</summary>
+internal sealed class OverstatedFreeMemory(IMemoryPlatform inner) : DelegatingPlatform(inner)
 {
-    public string Name => inner.Name;
+    public override long GetFreeBytes(int node) => Inner.GetFreeBytes(node) < 0 ? -1 : 1L << 40;
+}
 
-    public int PageSize => inner.PageSize;
-
-    public NumaTopology GetTopology() => inner.GetTopology();
-
-    public int GetCurrentCpu() => inner.GetCurrentCpu();
-
-    public int GetCurrentNode() => inner.GetCurrentNode();
-
-    public long GetFreeBytes(int node) => inner.GetFreeBytes(node);
-
-    public long GetReservedBytes(int node) => reservedBytes;
-
-    public PlatformResult QueryPages(int pid, ReadOnlySpan<nint> pages, Span<PageStatus> status) => inner.QueryPages(pid, pages, status);
-
-    public PlatformResult MovePages(int pid, ReadOnlySpan<nint> pages, ReadOnlySpan<int> nodes, Span<PageStatus> status) => inner.MovePages(pid, pages, nodes, status);
-
-    public NodeMemory AllocateOnNode(nuint bytes, int node) => inner.AllocateOnNode(bytes, node);
-
-    public void Free(NodeMemory memory) => inner.Free(memory);
-
-    public void Dispose()
-    {
-    }
+/// <summary>A platform that reports a reserve of its own on every node (as Linux's zone high watermarks), otherwise the inner platform.</summary>
+internal sealed class KernelReserve(IMemoryPlatform inner, long reservedBytes) : DelegatingPlatform(inner)
+{
+    public override long GetReservedBytes(int node) => reservedBytes;
 }
 
 /// <summary>
@@ -141,27 +127,13 @@ internal sealed class KernelReserve(IMemoryPlatform inner, long reservedBytes) :
 /// memory: the pages that fit move, and the call as a whole fails with <c>ENOMEM</c>, with no
 /// per-page status stored (here: overwritten with <c>-EINVAL</c>, which no caller may read).
 /// </summary>
-internal sealed class WholeCallOutOfMemory(IMemoryPlatform inner) : IMemoryPlatform
+internal sealed class WholeCallOutOfMemory(IMemoryPlatform inner) : DelegatingPlatform(inner)
 {
     public int CallsFailed { get; private set; }
 
-    public string Name => inner.Name;
-
-    public int PageSize => inner.PageSize;
-
-    public NumaTopology GetTopology() => inner.GetTopology();
-
-    public int GetCurrentCpu() => inner.GetCurrentCpu();
-
-    public int GetCurrentNode() => inner.GetCurrentNode();
-
-    public long GetFreeBytes(int node) => inner.GetFreeBytes(node);
-
-    public PlatformResult QueryPages(int pid, ReadOnlySpan<nint> pages, Span<PageStatus> status) => inner.QueryPages(pid, pages, status);
-
-    public PlatformResult MovePages(int pid, ReadOnlySpan<nint> pages, ReadOnlySpan<int> nodes, Span<PageStatus> status)
+    public override PlatformResult MovePages(int pid, ReadOnlySpan<nint> pages, ReadOnlySpan<int> nodes, Span<PageStatus> status)
     {
-        PlatformResult r = inner.MovePages(pid, pages, nodes, status);
+        PlatformResult r = Inner.MovePages(pid, pages, nodes, status);
         if (!r.IsSuccess || !status.ToArray().Any(s => s.Error == Errno.ENOMEM))
         {
             return r;
@@ -170,13 +142,5 @@ internal sealed class WholeCallOutOfMemory(IMemoryPlatform inner) : IMemoryPlatf
         status.Fill(PageStatus.Failed(Errno.EINVAL));
         CallsFailed++;
         return new PlatformResult(Errno.ENOMEM, 0);
-    }
-
-    public NodeMemory AllocateOnNode(nuint bytes, int node) => inner.AllocateOnNode(bytes, node);
-
-    public void Free(NodeMemory memory) => inner.Free(memory);
-
-    public void Dispose()
-    {
     }
 }
