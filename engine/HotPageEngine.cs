@@ -391,25 +391,11 @@ public sealed class HotPageEngine : IDisposable
             }
         }
 
-        if (!AccessSources.IsValid(source))
+        RecordResult check = Resolve(pid, address, nid, source, _targetOfNid, out long page, out int target);
+        if (check != RecordResult.Recorded)
         {
-            ring.CountRejectedSource();
-            return RecordResult.InvalidSource;
-        }
-
-        short[] targets = _targetOfNid;
-        int target = unchecked((uint)(nid + 1)) < (uint)targets.Length ? targets[nid + 1] : -1;
-        if (target < 0)
-        {
-            ring.CountRejectedNode();
-            return RecordResult.InvalidNode;
-        }
-
-        long page = _regions.Lookup(pid, address);
-        if (page < 0)
-        {
-            ring.CountRejectedAddress();
-            return RecordResult.OutsideTrackedMemory;
+            ring.CountRejected(check);
+            return check;
         }
 
         if (timeMs == 0)
@@ -424,25 +410,11 @@ public sealed class HotPageEngine : IDisposable
     private RecordResult RecordAccessShared(int pid, ulong address, int nid, AccessSource source, ulong timeMs)
     {
         RecordRing ring = CurrentRing();
-        if (!AccessSources.IsValid(source))
+        RecordResult check = Resolve(pid, address, nid, source, _targetOfNid, out long page, out int target);
+        if (check != RecordResult.Recorded)
         {
-            ring.CountRejectedSource();
-            return RecordResult.InvalidSource;
-        }
-
-        short[] targets = _targetOfNid;
-        int target = unchecked((uint)(nid + 1)) < (uint)targets.Length ? targets[nid + 1] : -1;
-        if (target < 0)
-        {
-            ring.CountRejectedNode();
-            return RecordResult.InvalidNode;
-        }
-
-        long page = _regions.Lookup(pid, address);
-        if (page < 0)
-        {
-            ring.CountRejectedAddress();
-            return RecordResult.OutsideTrackedMemory;
+            ring.CountRejected(check);
+            return check;
         }
 
         if (timeMs == 0)
@@ -451,6 +423,35 @@ public sealed class HotPageEngine : IDisposable
         }
 
         return ring.TryEnqueue(page, unchecked((uint)timeMs), (ushort)target, (byte)source) ? RecordResult.Recorded : RecordResult.Dropped;
+    }
+
+    /// <summary>
+    /// The validation every record path shares: the source must be known and the node map to a
+    /// promotion target (<paramref name="targets"/> is <c>_targetOfNid</c>, read once by the caller).
+    /// Returns <see cref="RecordResult.Recorded"/> when both hold, else the rejection's cause.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static RecordResult ResolveTarget(int nid, AccessSource source, short[] targets, out int target)
+    {
+        target = unchecked((uint)(nid + 1)) < (uint)targets.Length ? targets[nid + 1] : -1;
+        return !AccessSources.IsValid(source) ? RecordResult.InvalidSource
+            : target < 0 ? RecordResult.InvalidNode
+            : RecordResult.Recorded;
+    }
+
+    /// <summary><see cref="ResolveTarget"/>, then the table index of (<paramref name="pid"/>, <paramref name="address"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private RecordResult Resolve(int pid, ulong address, int nid, AccessSource source, short[] targets, out long page, out int target)
+    {
+        page = -1;
+        RecordResult check = ResolveTarget(nid, source, targets, out target);
+        if (check != RecordResult.Recorded)
+        {
+            return check;
+        }
+
+        page = _regions.Lookup(pid, address);
+        return page < 0 ? RecordResult.OutsideTrackedMemory : RecordResult.Recorded;
     }
 
     /// <summary>Reports a batch of accesses to pages of this process; one ring publication per batch.</summary>
@@ -487,17 +488,10 @@ public sealed class HotPageEngine : IDisposable
         ulong now = 0;
         foreach (ref readonly AccessRecord r in records)
         {
-            if (!AccessSources.IsValid(r.Source))
+            RecordResult check = ResolveTarget(r.Nid, r.Source, targets, out int target);
+            if (check != RecordResult.Recorded)
             {
-                ring.CountRejectedSource();
-                rejected++;
-                continue;
-            }
-
-            int target = unchecked((uint)(r.Nid + 1)) < (uint)targets.Length ? targets[r.Nid + 1] : -1;
-            if (target < 0)
-            {
-                ring.CountRejectedNode();
+                ring.CountRejected(check);
                 rejected++;
                 continue;
             }
@@ -561,25 +555,10 @@ public sealed class HotPageEngine : IDisposable
             int n = 0;
             foreach (ref readonly AccessRecord r in chunk)
             {
-                if (!AccessSources.IsValid(r.Source))
+                RecordResult check = Resolve(pid, r.Address, r.Nid, r.Source, targets, out long page, out int target);
+                if (check != RecordResult.Recorded)
                 {
-                    ring.CountRejectedSource();
-                    rejected++;
-                    continue;
-                }
-
-                int target = unchecked((uint)(r.Nid + 1)) < (uint)targets.Length ? targets[r.Nid + 1] : -1;
-                if (target < 0)
-                {
-                    ring.CountRejectedNode();
-                    rejected++;
-                    continue;
-                }
-
-                long page = _regions.Lookup(pid, r.Address);
-                if (page < 0)
-                {
-                    ring.CountRejectedAddress();
+                    ring.CountRejected(check);
                     rejected++;
                     continue;
                 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using HotPage.Engine.Native;
+using HotPage.Engine.Records;
 
 namespace HotPage.Engine.Rings;
 
@@ -104,6 +105,23 @@ internal sealed unsafe class ProducerRing : IDisposable
     public void CountRejectedNode() => Volatile.Write(ref _header->RejectedNode, _header->RejectedNode + 1);
 
     public void CountRejectedAddress() => Volatile.Write(ref _header->RejectedAddress, _header->RejectedAddress + 1);
+
+    /// <summary>Counts one rejected record by its cause (<see cref="RecordResult.InvalidSource"/>, <c>InvalidNode</c> or <c>OutsideTrackedMemory</c>).</summary>
+    public void CountRejected(RecordResult cause)
+    {
+        switch (cause)
+        {
+            case RecordResult.InvalidSource:
+                CountRejectedSource();
+                break;
+            case RecordResult.InvalidNode:
+                CountRejectedNode();
+                break;
+            default:
+                CountRejectedAddress();
+                break;
+        }
+    }
 
     public void CountDropped(long count) => Volatile.Write(ref _header->Dropped, _header->Dropped + count);
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using HotPage.Engine.Native;
+using HotPage.Engine.Records;
 
 namespace HotPage.Engine.Rings;
 
@@ -136,6 +137,23 @@ internal sealed unsafe class RecordRing : IDisposable
     public void CountRejectedNode() => Interlocked.Increment(ref _header->RejectedNode);
 
     public void CountRejectedAddress() => Interlocked.Increment(ref _header->RejectedAddress);
+
+    /// <summary>Counts one rejected record by its cause (<see cref="RecordResult.InvalidSource"/>, <c>InvalidNode</c> or <c>OutsideTrackedMemory</c>).</summary>
+    public void CountRejected(RecordResult cause)
+    {
+        switch (cause)
+        {
+            case RecordResult.InvalidSource:
+                CountRejectedSource();
+                break;
+            case RecordResult.InvalidNode:
+                CountRejectedNode();
+                break;
+            default:
+                CountRejectedAddress();
+                break;
+        }
+    }
 
     public void CountDropped(long count) => Interlocked.Add(ref _header->Dropped, count);
 
