@@ -32,16 +32,8 @@ if ! wait_line "$CASE_DIR/wl.out" ready 60; then
     result "$CASE_NAME" FAIL "workload never became ready"; exit 0
 fi
 reserve=$(lfield "$CASE_DIR/wl.out" hotpage reserve_kb)
-nodefill --node 0 --leave-kb $((reserve + room_kb)) > "$CASE_DIR/fill.out" 2>&1 &
-fill=$!
-i=0
-while ! grep -q '^filled' "$CASE_DIR/fill.out" && kill -0 $fill 2>/dev/null && [ $i -lt 900 ]; do
-    sleep 0.1; i=$((i + 1))
-done
-sed 's/^/    fill: /' "$CASE_DIR/fill.out"
-if ! grep -q '^filled' "$CASE_DIR/fill.out"; then
+if ! fill_node0 $((reserve + room_kb)); then
     kill -9 $wl $fill 2>/dev/null
-    dmesg | grep -A40 'invoked oom-killer' | sed 's/^/    dmesg: /'
     result "$CASE_NAME" FAIL "nodefill did not fill node 0 (see its steps above)"; exit 0
 fi
 free0=$(awk '/MemFree:/ {print $4}' /sys/devices/system/node/node0/meminfo)

@@ -27,14 +27,7 @@ if ! wait_line "$CASE_DIR/wl.out" ready 60; then
     kill -9 $wl 2>/dev/null; sed 's/^/    | /' "$CASE_DIR/wl.out"
     result "$CASE_NAME" FAIL "workload never became ready"; exit 0
 fi
-nodefill --node 0 --leave-kb "$leave_kb" > "$CASE_DIR/fill.out" 2>&1 &
-fill=$!
-i=0
-while ! grep -q '^filled' "$CASE_DIR/fill.out" && kill -0 $fill 2>/dev/null && [ $i -lt 900 ]; do
-    sleep 0.1; i=$((i + 1))
-done
-sed 's/^/    fill: /' "$CASE_DIR/fill.out"
-if ! grep -q '^filled' "$CASE_DIR/fill.out"; then
+if ! fill_node0 "$leave_kb"; then
     kill -9 $wl $fill 2>/dev/null
     result "$CASE_NAME" FAIL "nodefill did not fill node 0: $k"; exit 0
 fi

@@ -138,3 +138,19 @@ embed_verdict() {
     [ -z "$why" ] && { [ "$dropped" != 0 ] || [ "$rejected" != 0 ]; } && why="records dropped or rejected"
     if [ -z "$why" ]; then result "$CASE_NAME" PASS "$d"; else result "$CASE_NAME" FAIL "$why: $d"; fi
 }
+
+# fill_node0 LEAVE_KB: starts nodefill in the background (its pid in $fill), binding node 0's memory
+# until LEAVE_KB stay free; waits (at most 90 s) for its "filled" line and prints its output. Returns 1
+# when it did not fill (it gave up or was OOM-killed: the OOM killer's report is printed).
+fill_node0() {
+    nodefill --node 0 --leave-kb "$1" > "$CASE_DIR/fill.out" 2>&1 &
+    fill=$!
+    i=0
+    while ! grep -q '^filled' "$CASE_DIR/fill.out" && kill -0 $fill 2>/dev/null && [ $i -lt 900 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    sed 's/^/    fill: /' "$CASE_DIR/fill.out"
+    grep -q '^filled' "$CASE_DIR/fill.out" && return 0
+    dmesg | grep -A40 'invoked oom-killer' | sed 's/^/    dmesg: /'
+    return 1
+}
