@@ -34,8 +34,12 @@ wait_line() {
 
 # Runs the standard workload in the foreground, output to $CASE_DIR/wl.out and the console
 # (indented). Extra arguments go to tiered. Returns tiered's exit status.
-run_workload() {
-    tiered --total-mib "$WL_TOTAL_MIB" --hot-mib "$WL_HOT_MIB" --seconds "$WL_SECONDS" --quiet "$@" \
+run_workload() { run_standard tiered "$@"; }
+
+# run_standard BINARY ARGS...: BINARY (tiered or tiered-embed) on the standard working set, as above.
+run_standard() {
+    wl_bin=$1; shift
+    "$wl_bin" --total-mib "$WL_TOTAL_MIB" --hot-mib "$WL_HOT_MIB" --seconds "$WL_SECONDS" --quiet "$@" \
         > "$CASE_DIR/wl.out" 2>&1
     rc=$?
     sed 's/^/    | /' "$CASE_DIR/wl.out"
@@ -100,13 +104,7 @@ need_embed() {
 
 # Runs tiered-embed on the standard working set, in the foreground, output to $CASE_DIR/wl.out
 # and the console (indented). Extra arguments go to tiered-embed. Returns its exit status.
-run_embed() {
-    tiered-embed --total-mib "$WL_TOTAL_MIB" --hot-mib "$WL_HOT_MIB" --seconds "$WL_SECONDS" --quiet "$@" \
-        > "$CASE_DIR/wl.out" 2>&1
-    rc=$?
-    sed 's/^/    | /' "$CASE_DIR/wl.out"
-    return $rc
-}
+run_embed() { run_standard tiered-embed "$@"; }
 
 # What HotPage did in a finished tiered-embed run: rounds, rounds until 95% of the hot set, records
 # queued and dropped, and its own counters (read through hotpage_counter).
