@@ -10,7 +10,7 @@ namespace HotPage.Perf;
 /// <item><c>bench --quick|--full [--filter GLOB ...] [--budget FILE]</c>: the BenchmarkDotNet suites of every subsystem, exports, allocation budget check;</item>
 /// <item><c>lab --quick|--full [--out DIR] [--jobs N]</c>: the tiered-memory simulator, policies side by side;</item>
 /// <item><c>budget --results FILE|DIR [--budget FILE]</c>: the allocation budget check alone, on exports already made;</item>
-/// <item><c>extract-probe [ROUNDS]</c>, <c>apply-probe [ROUNDS] [--case uniform,zipf] [--pages 1,64] [--mode single,pipe]</c>: the engine's extraction and drain+apply timed per call or round;</item>
+/// <item><c>extract-probe [ROUNDS]</c>, <c>apply-probe [ROUNDS] [--case uniform,zipf] [--pages 1,64] [--mode single,xcore,pipe]</c>: the engine's extraction and drain+apply timed per call or round;</item>
 /// <item><c>bitmap-race [TRIALS]</c>: the bitmap summary race harness with its planted-bug control;</item>
 /// <item>anything else: BenchmarkDotNet's own switcher (<c>--list flat</c>, <c>--filter</c>, <c>--job</c>, ...).</item>
 /// </list>

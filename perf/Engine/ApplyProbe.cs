@@ -7,7 +7,7 @@ using HotPage.Engine.Tunables;
 namespace HotPage.Perf.Engine;
 
 /// <summary>
-/// <c>apply-probe [rounds] [--case uniform|zipf] [--pages 1|64] [--mode single|pipe]</c>: where
+/// <c>apply-probe [rounds] [--case uniform,zipf] [--pages 1,64] [--mode single,xcore,pipe]</c>: where
 /// <see cref="ApplyBenchmarks"/>' time goes, per round instead of per iteration's mean, for each
 /// stream and table size (Mi pages):
 /// <list type="bullet">
@@ -15,6 +15,9 @@ namespace HotPage.Perf.Engine;
 ///   benchmark's producers) into its own ring, then drains them; report and drain are timed apart.
 ///   A round is 1 Mi records; the drain figure is the consumer's work alone, on ring lines that this
 ///   core just wrote (no cross-core transfer).</item>
+/// <item><c>xcore</c>: the same, but a worker thread reports each 16 Ki records and this thread drains
+///   them once the worker is done: the drain reads ring lines another core wrote (the handoff's
+///   line transfers) without the two threads running at the same time.</item>
 /// <item><c>pipe</c>: the benchmark's own <see cref="ApplyBenchmarks.Engine"/> invocation (1 and 2
 ///   producer threads reporting 4 Mi records while this thread drains and applies), timed per
 ///   invocation: the handoff between cores included.</item>
@@ -34,7 +37,7 @@ internal static class ApplyProbe
         int rounds = args.Length > 1 && !args[1].StartsWith('-') ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
         string[] kinds = Values(args, "--case", ["uniform", "zipf"]);
         string[] sizes = Values(args, "--pages", ["1", "64"]);
-        string[] modes = Values(args, "--mode", ["single", "pipe"]);
+        string[] modes = Values(args, "--mode", ["single", "xcore", "pipe"]);
         Console.WriteLine($"// apply-probe: {rounds} rounds (first {WarmupRounds} dropped); ns per record: min, p10, median, p90; load {LoadAverage()}");
         foreach (string kindName in kinds)
         {
@@ -44,7 +47,12 @@ internal static class ApplyProbe
                 int pages = int.Parse(size, CultureInfo.InvariantCulture) << 20;
                 if (modes.Contains("single"))
                 {
-                    Single(kind, pages, rounds);
+                    Single(kind, pages, rounds, otherThread: false);
+                }
+
+                if (modes.Contains("xcore"))
+                {
+                    Single(kind, pages, rounds, otherThread: true);
                 }
 
                 if (modes.Contains("pipe"))
@@ -61,7 +69,7 @@ internal static class ApplyProbe
         return 0;
     }
 
-    private static void Single(StreamKind kind, int pages, int rounds)
+    private static void Single(StreamKind kind, int pages, int rounds, bool otherThread)
     {
         uint[] stream = Streams.Generate(kind, pages, ApplyBenchmarks.StreamLength / 4, seed: 20250 + pages);
         var tunables = new EngineTunables();
@@ -73,28 +81,46 @@ internal static class ApplyProbe
         double[] report = new double[rounds], drain = new double[rounds];
         int at = 0;
         ulong time = 1000;
+        long reportTicks = 0;
+
+        // Reports one chunk (16 Ki records) from the calling thread.
+        void ReportChunk(int unused)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int b = 0; b < SingleChunk; b += batch.Length)
+            {
+                for (int i = 0; i < batch.Length; i++)
+                {
+                    batch[i] = new AccessRecord(BenchTopology.Address(stream[at++]), BenchTopology.Nid, AccessSource.Application, time);
+                }
+
+                at &= stream.Length - 1;
+                engine.RecordAccesses(batch);
+            }
+
+            reportTicks += Stopwatch.GetTimestamp() - t0;
+        }
+
+        using Crew? worker = otherThread ? new Crew(1, ReportChunk) : null;
         for (int round = 0; round < rounds; round++)
         {
-            long reportTicks = 0, drainTicks = 0;
+            long drainTicks = 0;
+            reportTicks = 0;
             for (int chunk = 0; chunk < SingleRound; chunk += SingleChunk)
             {
-                long t0 = Stopwatch.GetTimestamp();
-                for (int b = 0; b < SingleChunk; b += batch.Length)
+                if (worker is not null)
                 {
-                    for (int i = 0; i < batch.Length; i++)
-                    {
-                        batch[i] = new AccessRecord(BenchTopology.Address(stream[at++]), BenchTopology.Nid, AccessSource.Application, time);
-                    }
-
-                    at &= stream.Length - 1;
-                    engine.RecordAccesses(batch);
+                    worker.Start();
+                    worker.Join();
+                }
+                else
+                {
+                    ReportChunk(0);
                 }
 
                 long t1 = Stopwatch.GetTimestamp();
                 engine.Drain();
-                long t2 = Stopwatch.GetTimestamp();
-                reportTicks += t1 - t0;
-                drainTicks += t2 - t1;
+                drainTicks += Stopwatch.GetTimestamp() - t1;
             }
 
             time += 1000;
@@ -102,8 +128,9 @@ internal static class ApplyProbe
             drain[round] = drainTicks * (1e9 / Stopwatch.Frequency) / SingleRound;
         }
 
-        Print($"single {Name(kind, pages)} report (incl. filling the batch)", report);
-        Print($"single {Name(kind, pages)} drain+apply", drain);
+        string mode = otherThread ? "xcore " : "single";
+        Print($"{mode} {Name(kind, pages)} report (incl. filling the batch)", report);
+        Print($"{mode} {Name(kind, pages)} drain+apply", drain);
     }
 
     private static void Pipeline(StreamKind kind, int pages, int producers, int rounds)
