@@ -13,8 +13,9 @@ namespace HotPage.Perf.Engine;
 /// <list type="bullet">
 /// <item><c>single</c>: one thread reports 16 Ki records (256 per <c>RecordAccesses</c> call, as the
 ///   benchmark's producers) into its own ring, then drains them; report and drain are timed apart.
-///   A round is 1 Mi records; the drain figure is the consumer's work alone, on ring lines that this
-///   core just wrote (no cross-core transfer).</item>
+///   A round is 1 Mi records of the same kind of stream as the benchmark's (a 16 Mi-record one), and
+///   time moves 1 s per round (the benchmark: per 4 Mi records); the drain figure is the consumer's
+///   work alone, on ring lines that this core just wrote (no cross-core transfer).</item>
 /// <item><c>xcore</c>: the same, but a worker thread reports each 16 Ki records and this thread drains
 ///   them once the worker is done: the drain reads ring lines another core wrote (the handoff's
 ///   line transfers) without the two threads running at the same time.</item>
