@@ -10,6 +10,7 @@ namespace HotPage.Perf;
 /// <item><c>bench --quick|--full [--filter GLOB ...] [--budget FILE]</c>: the BenchmarkDotNet suites of every subsystem, exports, allocation budget check;</item>
 /// <item><c>lab --quick|--full [--out DIR] [--jobs N]</c>: the tiered-memory simulator, policies side by side;</item>
 /// <item><c>budget --results FILE|DIR [--budget FILE]</c>: the allocation budget check alone, on exports already made;</item>
+/// <item><c>extract-probe [ROUNDS]</c>, <c>apply-probe [ROUNDS] [--case uniform,zipf] [--pages 1,64] [--mode single,xcore,pipe]</c>: the engine's extraction and drain+apply timed per call or round;</item>
 /// <item><c>bitmap-race [TRIALS]</c>: the bitmap summary race harness with its planted-bug control;</item>
 /// <item>anything else: BenchmarkDotNet's own switcher (<c>--list flat</c>, <c>--filter</c>, <c>--job</c>, ...).</item>
 /// </list>
@@ -40,6 +41,8 @@ public static class Program
                 return 0;
             case "extract-probe":
                 return Engine.ExtractProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
+            case "apply-probe":
+                return Engine.ApplyProbe.Run(args);
             case "bitmap-race":
                 return Bitmaps.SummaryRaceHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
             case "budget" when Option(args, "--results") is string results:
