@@ -30,7 +30,8 @@ namespace HotPage.Engine;
 /// records on the shared per-CPU rings (one compare-and-swap per record or per 128 in a batch), as a
 /// thread beyond the limit does; <see cref="HasOwnRing"/> tells which. <see cref="Dispose"/> frees the
 /// ring for another handle or thread; records queued on it are still drained and counted, as an
-/// exited thread's are. After <see cref="Dispose"/>, or after the engine's own <c>Dispose</c>, the record
+/// exited thread's are. A handle dropped without <see cref="Dispose"/> frees its ring once the
+/// garbage collector has collected it (the ring holds it weakly). After <see cref="Dispose"/>, or after the engine's own <c>Dispose</c>, the record
 /// methods throw <see cref="ObjectDisposedException"/>. As with the engine's methods, the engine must
 /// not be disposed while a report is in progress.</para>
 /// <para>Invariants: <c>_ring</c> is non-null exactly while the handle holds a ring (from

@@ -93,8 +93,19 @@ internal sealed unsafe class ProducerRing : IDisposable
     /// <summary>The thread producing into the ring now; null while the ring is free. Changed only under the engine's registration lock.</summary>
     public Thread? Producer { get; set; }
 
-    /// <summary>The handle producing into the ring now; null while none does. Changed only under the engine's registration lock.</summary>
-    public RecordProducer? Handle { get; set; }
+    // Weak, so that a handle dropped without Dispose frees its ring once collected (as an exited thread's ring is freed).
+    private WeakReference<RecordProducer>? _handle;
+
+    /// <summary>
+    /// The handle producing into the ring now; null while none does, or once the handle that did
+    /// was collected without being disposed (nothing can produce through it any more). Set only
+    /// under the engine's registration lock.
+    /// </summary>
+    public RecordProducer? Handle
+    {
+        get => _handle is not null && _handle.TryGetTarget(out RecordProducer? h) ? h : null;
+        set => _handle = value is null ? null : new WeakReference<RecordProducer>(value);
+    }
 
     /// <summary>True while neither a live thread nor a handle produces into the ring: free to be taken. Under the engine's registration lock.</summary>
     public bool IsFree => Handle is null && Producer is not { IsAlive: true };

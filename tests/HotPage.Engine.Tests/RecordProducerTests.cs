@@ -248,6 +248,31 @@ public class RecordProducerTests
     }
 
     [Test]
+    public void AHandleDroppedWithoutDisposeFreesItsRingOnceCollected()
+    {
+        using HotPageEngine engine = EngineFixture.Create(tunables: EngineFixture.SmallTunables(1024, producerRings: 1));
+        OpenRecordAndDrop(engine);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        using RecordProducer next = engine.OpenProducer();
+        Assert.That(next.HasOwnRing, Is.True, "the dropped handle's ring was free again");
+        Assert.That(engine.ProducerRingCount, Is.EqualTo(1));
+        Assert.That(engine.Drain(), Is.EqualTo(10), "what the dropped handle queued is applied");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void OpenRecordAndDrop(HotPageEngine engine)
+    {
+        RecordProducer dropped = engine.OpenProducer();
+        Assert.That(dropped.HasOwnRing, Is.True);
+        for (int i = 0; i < 10; i++)
+        {
+            dropped.Record(EngineFixture.Addr(i), 0, AccessSource.Application, 1);
+        }
+    }
+
+    [Test]
     public void HandlesBeyondProducerRingsRecordOnTheSharedRingsAndThreadsShareTheSamePool()
     {
         using HotPageEngine engine = EngineFixture.Create(tunables: EngineFixture.SmallTunables(1024, producerRings: 2));
