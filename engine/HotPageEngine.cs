@@ -50,6 +50,8 @@ public sealed class HotPageEngine : IDisposable
     [ThreadStatic] private static ProducerRing? s_ring;
     [ThreadStatic] private static HotPageEngine? s_sharedFor;
     private readonly short[] _targetOfNid; // index nid + 1; -1 = invalid node
+    // The same as a ring record's second word carries it (target << 32), or -1 for an invalid node: the batch loop's table.
+    private readonly long[] _targetBitsOfNid;
     private readonly RegionMap _regions;
     private readonly HotnessTable _table;
     private readonly NativeArray<StagedRecord> _staging;
@@ -81,6 +83,8 @@ public sealed class HotPageEngine : IDisposable
         {
             _targetOfNid[nid + 1] = (short)(topology.Exists(nid) ? topology.DefaultTarget(nid) : -1);
         }
+
+        _targetBitsOfNid = Array.ConvertAll(_targetOfNid, t => t < 0 ? -1L : (long)t << 32);
 
         long capacity = Tunables["max_tracked_pages"];
         if (capacity == 0)
@@ -331,7 +335,7 @@ public sealed class HotPageEngine : IDisposable
     public RecordProducer OpenProducer()
     {
         ThrowIfDisposed();
-        var producer = new RecordProducer(this, _targetOfNid, _regions);
+        var producer = new RecordProducer(this, _targetOfNid, _targetBitsOfNid, _regions);
         lock (_producerLock)
         {
             ThrowIfDisposed(); // Dispose sets the flag before it takes this lock to free the rings
@@ -548,7 +552,24 @@ public sealed class HotPageEngine : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsValid(int target, AccessSource source) => ((unchecked((uint)source - 1)) | (unchecked((uint)target) >> 28)) < AccessSources.Max;
 
-    /// <summary>Why a report that failed <see cref="IsValid"/> is rejected: an unknown source first, else its node.</summary>
+    /// <summary>The target of node <paramref name="nid"/> as a record's second word carries it (<c>target &lt;&lt; 32</c>), or -1 (<paramref name="targetBits"/> is <c>_targetBitsOfNid</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long TargetBitsOf(long[] targetBits, int nid)
+    {
+        uint i = unchecked((uint)(nid + 1));
+        return i < (uint)targetBits.Length ? targetBits[i] : -1;
+    }
+
+    /// <summary><see cref="IsValid(int, AccessSource)"/> on a <see cref="TargetBitsOf"/> value: -1 shifted down by 60 is 15, a target's bits (32..47) give 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsValid(long targetBits, AccessSource source) => ((unchecked((uint)source - 1)) | (uint)(unchecked((ulong)targetBits) >> 60)) < AccessSources.Max;
+
+    /// <summary>A record's second word as <see cref="StagedRecord.Store(ref StagedRecord, long, ulong)"/> takes it, from a valid <see cref="TargetBitsOf"/> value: the table keeps time modulo 2^19, so the low 32 bits are all the ring carries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Meta(ulong timeMs, long targetBits, AccessSource source) =>
+        (uint)timeMs | unchecked((ulong)targetBits) | ((ulong)source << 48);
+
+    /// <summary>Why a report that failed <see cref="IsValid(int, AccessSource)"/> is rejected: an unknown source first, else its node.</summary>
     private static RecordResult Cause(int target, AccessSource source) =>
         !AccessSources.IsValid(source) ? RecordResult.InvalidSource
         : target < 0 ? RecordResult.InvalidNode
@@ -575,7 +596,7 @@ public sealed class HotPageEngine : IDisposable
             }
         }
 
-        return RecordBatchOn(ring, _targetOfNid, _regions, this, pid, records);
+        return RecordBatchOn(ring, _targetBitsOfNid, _regions, this, pid, records);
     }
 
     /// <summary>
@@ -585,10 +606,11 @@ public sealed class HotPageEngine : IDisposable
     /// regions as they are when it starts (as a single report sees them between its lookup and its
     /// enqueue), and skips the region search while consecutive records stay in the last region hit.
     /// </summary>
-    internal static BatchResult RecordBatchOn(ProducerRing ring, short[] targets, RegionMap regionMap, HotPageEngine engine, int pid, ReadOnlySpan<AccessRecord> records)
+    /// <remarks><paramref name="targetBits"/> is the engine's <c>_targetBitsOfNid</c>.</remarks>
+    internal static BatchResult RecordBatchOn(ProducerRing ring, long[] targetBits, RegionMap regionMap, HotPageEngine engine, int pid, ReadOnlySpan<AccessRecord> records)
     {
         Region[] regions = regionMap.Published;
-        var run = new BatchRun { Targets = targets };
+        var run = new BatchRun { TargetBits = targetBits };
         long start = ring.Tail;
         long tail = start; // the position of window[0]
         Span<StagedRecord> window = ring.Window(tail);
@@ -608,10 +630,10 @@ public sealed class HotPageEngine : IDisposable
 
             // Record i needs more than the common case: a rejection, another region, the clock, or a new window.
             ref readonly AccessRecord r = ref records[i++];
-            int target = TargetOf(targets, r.Nid);
-            if (!IsValid(target, r.Source))
+            long bits = TargetBitsOf(targetBits, r.Nid);
+            if (!IsValid(bits, r.Source))
             {
-                ring.CountRejected(Cause(target, r.Source));
+                ring.CountRejected(Cause((int)bits, r.Source));
                 continue;
             }
 
@@ -652,7 +674,7 @@ public sealed class HotPageEngine : IDisposable
             }
 
             // The table keeps time modulo 2^19: the low 32 bits are all the ring carries.
-            StagedRecord.Store(ref window[w++], run.RegionFirst + (long)(offset >> PageShift), StagedRecord.Meta(unchecked((uint)t), (ushort)target, (byte)r.Source));
+            StagedRecord.Store(ref window[w++], run.RegionFirst + (long)(offset >> PageShift), Meta(t, bits, r.Source));
         }
 
         tail += w;
@@ -669,7 +691,7 @@ public sealed class HotPageEngine : IDisposable
     /// <summary>A batch's state between its common-case runs: the last region hit (an empty length matches nothing) and the clock once read.</summary>
     private struct BatchRun
     {
-        public short[] Targets;
+        public long[] TargetBits;
         public ulong RegionBase;
         public ulong RegionLength;
         public long RegionFirst;
@@ -684,7 +706,7 @@ public sealed class HotPageEngine : IDisposable
         [MethodImpl(MethodImplOptions.NoInlining)] // inlined, the caller's calls would spill its values
         public readonly int Write(ReadOnlySpan<AccessRecord> records, Span<StagedRecord> window)
         {
-            ReadOnlySpan<short> targets = Targets;
+            ReadOnlySpan<long> targetBits = TargetBits;
             ulong regionBase = RegionBase, regionLength = RegionLength, now = Now;
             long regionFirst = RegionFirst;
             records = records[..Math.Min(records.Length, window.Length)];
@@ -693,18 +715,18 @@ public sealed class HotPageEngine : IDisposable
             // Two records per turn: half the loop overhead; the stores of one overlap the loads of the next.
             for (; j + 1 < records.Length; j += 2)
             {
-                if (!WriteOne(in records[j], ref window[j], targets, regionBase, regionLength, regionFirst, now))
+                if (!WriteOne(in records[j], ref window[j], targetBits, regionBase, regionLength, regionFirst, now))
                 {
                     return j;
                 }
 
-                if (!WriteOne(in records[j + 1], ref window[j + 1], targets, regionBase, regionLength, regionFirst, now))
+                if (!WriteOne(in records[j + 1], ref window[j + 1], targetBits, regionBase, regionLength, regionFirst, now))
                 {
                     return j + 1;
                 }
             }
 
-            if (j < records.Length && WriteOne(in records[j], ref window[j], targets, regionBase, regionLength, regionFirst, now))
+            if (j < records.Length && WriteOne(in records[j], ref window[j], targetBits, regionBase, regionLength, regionFirst, now))
             {
                 j++;
             }
@@ -714,13 +736,14 @@ public sealed class HotPageEngine : IDisposable
 
         // One record of the common case into its slot; false (nothing written) when it is not the common case.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static bool WriteOne(in AccessRecord r, ref StagedRecord slot, ReadOnlySpan<short> targets, ulong regionBase, ulong regionLength, long regionFirst, ulong now)
+        private static bool WriteOne(in AccessRecord r, ref StagedRecord slot, ReadOnlySpan<long> targetBits, ulong regionBase, ulong regionLength, long regionFirst, ulong now)
         {
             uint ni = unchecked((uint)(r.Nid + 1));
-            int target = ni < (uint)targets.Length ? targets[(int)ni] : -1;
+            long bits = ni < (uint)targetBits.Length ? targetBits[(int)ni] : -1;
+            AccessSource source = r.Source;
             ulong offset = unchecked(r.Address - regionBase);
             ulong t = r.TimeMs;
-            if (!IsValid(target, r.Source) || offset >= regionLength)
+            if (!IsValid(bits, source) || offset >= regionLength)
             {
                 return false;
             }
@@ -736,7 +759,7 @@ public sealed class HotPageEngine : IDisposable
             }
 
             // The table keeps time modulo 2^19: the low 32 bits are all the ring carries.
-            StagedRecord.Store(ref slot, regionFirst + (long)(offset >> PageShift), StagedRecord.Meta(unchecked((uint)t), (ushort)target, (byte)r.Source));
+            StagedRecord.Store(ref slot, regionFirst + (long)(offset >> PageShift), Meta(t, bits, source));
             return true;
         }
     }

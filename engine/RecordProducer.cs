@@ -43,15 +43,17 @@ public sealed class RecordProducer : IDisposable
 {
     private readonly HotPageEngine _engine;
     private readonly short[] _targets;
+    private readonly long[] _targetBits;
     private readonly RegionMap _regions;
     private ProducerRing? _ring;
     private bool _shared = true;
     private bool _closed;
 
-    internal RecordProducer(HotPageEngine engine, short[] targets, RegionMap regions)
+    internal RecordProducer(HotPageEngine engine, short[] targets, long[] targetBits, RegionMap regions)
     {
         _engine = engine;
         _targets = targets;
+        _targetBits = targetBits;
         _regions = regions;
     }
 
@@ -116,7 +118,7 @@ public sealed class RecordProducer : IDisposable
             return RecordBatchShared(pid, records);
         }
 
-        return HotPageEngine.RecordBatchOn(ring, _targets, _regions, _engine, pid, records);
+        return HotPageEngine.RecordBatchOn(ring, _targetBits, _regions, _engine, pid, records);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

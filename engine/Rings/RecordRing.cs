@@ -35,11 +35,7 @@ internal struct StagedRecord
         }
     }
 
-    /// <summary>The second 8-byte word of a record (time | target | source) as <see cref="Store(ref StagedRecord, long, ulong)"/> writes it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Meta(uint timeMs, ushort target, byte source) => timeMs | ((ulong)target << 32) | ((ulong)source << 48);
-
-    /// <summary>The same two 8-byte stores into a slot of a span (a producer ring's window), the second word made by <see cref="Meta"/>.</summary>
+    /// <summary>The same two 8-byte stores into a slot of a span (a producer ring's window): the page, then <paramref name="meta"/> = <c>timeMs | target &lt;&lt; 32 | source &lt;&lt; 48</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(ref StagedRecord slot, long page, ulong meta)
     {
