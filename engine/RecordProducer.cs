@@ -98,7 +98,9 @@ public sealed class RecordProducer : IDisposable
             return RecordShared(pid, address, nid, source, timeMs);
         }
 
-        return HotPageEngine.RecordOn(ring, _targets, _regions, _engine, pid, address, nid, source, timeMs);
+        RecordResult result = HotPageEngine.RecordOn(ring, _targets, _regions, _engine, pid, address, nid, source, timeMs);
+        GC.KeepAlive(this); // the ring holds its handle weakly: a handle collected mid-call would free the ring under its own write
+        return result;
     }
 
     /// <summary>Reports a batch of accesses to pages of this process (see <see cref="RecordBatch(int, ReadOnlySpan{AccessRecord})"/>).</summary>
@@ -118,7 +120,9 @@ public sealed class RecordProducer : IDisposable
             return RecordBatchShared(pid, records);
         }
 
-        return HotPageEngine.RecordBatchOn(ring, _targetBits, _regions, _engine, pid, records);
+        BatchResult result = HotPageEngine.RecordBatchOn(ring, _targetBits, _regions, _engine, pid, records);
+        GC.KeepAlive(this); // as in Record: alive until the batch is published
+        return result;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
