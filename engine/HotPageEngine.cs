@@ -567,7 +567,7 @@ public sealed class HotPageEngine : IDisposable
     /// <summary>A record's second word as <see cref="StagedRecord.Store(ref StagedRecord, long, ulong)"/> takes it, from a valid <see cref="TargetBitsOf"/> value: the table keeps time modulo 2^19, so the low 32 bits are all the ring carries.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Meta(ulong timeMs, long targetBits, AccessSource source) =>
-        (uint)timeMs | unchecked((ulong)targetBits) | ((ulong)source << 48);
+        unchecked((uint)timeMs) | unchecked((ulong)targetBits) | ((ulong)source << 48);
 
     /// <summary>Why a report that failed <see cref="IsValid(int, AccessSource)"/> is rejected: an unknown source first, else its node.</summary>
     private static RecordResult Cause(int target, AccessSource source) =>

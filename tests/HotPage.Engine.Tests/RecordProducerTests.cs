@@ -177,6 +177,25 @@ public class RecordProducerTests
     }
 
     [Test]
+    public void ATimeBeyond32BitsIsTakenModuloTheTablesWindowOnEveryPath()
+    {
+        const ulong Time = (1UL << 40) + 1234;
+        using HotPageEngine engine = EngineFixture.Create();
+        using RecordProducer producer = engine.OpenProducer();
+        Assert.That(engine.RecordAccess(EngineFixture.Addr(1), 0, AccessSource.Application, Time), Is.EqualTo(RecordResult.Recorded));
+        Assert.That(engine.RecordAccesses([new AccessRecord(EngineFixture.Addr(2), 0, AccessSource.Application, Time)]).Recorded, Is.EqualTo(1));
+        Assert.That(producer.Record(EngineFixture.Addr(3), 0, AccessSource.Application, Time), Is.EqualTo(RecordResult.Recorded));
+        Assert.That(producer.RecordBatch([new AccessRecord(EngineFixture.Addr(4), 0, AccessSource.Application, Time)]).Recorded, Is.EqualTo(1));
+        Assert.That(engine.Drain(), Is.EqualTo(4));
+        uint expected = engine.PageState(0, EngineFixture.Addr(1))!.Value.TimeMs;
+        Assert.That(expected, Is.EqualTo(1234u), "the table keeps the low bits");
+        for (int page = 2; page <= 4; page++)
+        {
+            Assert.That(engine.PageState(0, EngineFixture.Addr(page))!.Value.TimeMs, Is.EqualTo(expected), $"page {page}");
+        }
+    }
+
+    [Test]
     public void AFullHandleRingDropsAndCountsAndABatchWrapsAroundTheRing()
     {
         using HotPageEngine engine = EngineFixture.Create(tunables: EngineFixture.SmallTunables(1024));
