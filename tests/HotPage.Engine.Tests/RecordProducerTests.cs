@@ -267,6 +267,35 @@ public class RecordProducerTests
     }
 
     [Test]
+    public void AHandleHandedFromThreadToThreadKeepsOneRingAndCountsExactly()
+    {
+        using HotPageEngine engine = EngineFixture.Create(tunables: EngineFixture.SmallTunables(1024, producerRings: 2));
+        using RecordProducer producer = engine.OpenProducer();
+        int recorded = 0;
+        for (int hop = 0; hop < 4; hop++)
+        {
+            int first = hop * 100;
+            // Thread.Join orders one thread's reports before the next thread's: the contract's hand-over.
+            var t = new Thread(() =>
+            {
+                for (int i = 0; i < 100; i++)
+                {
+                    recorded += producer.Record(EngineFixture.Addr(first + i), 0, AccessSource.Application, 1) == RecordResult.Recorded ? 1 : 0;
+                }
+
+                recorded += producer.RecordBatch([new AccessRecord(EngineFixture.Addr(first), 0, AccessSource.Application, 2)]).Recorded;
+            });
+            t.Start();
+            t.Join();
+        }
+
+        Assert.That(recorded, Is.EqualTo(404));
+        Assert.That(engine.ProducerRingCount, Is.EqualTo(1), "the handle's ring, not one per thread");
+        Assert.That(engine.Drain(), Is.EqualTo(404));
+        Assert.That(engine.PageState(0, EngineFixture.Addr(300))!.Value.Frequency, Is.EqualTo(2u));
+    }
+
+    [Test]
     public void AHandleDroppedWithoutDisposeFreesItsRingOnceCollected()
     {
         using HotPageEngine engine = EngineFixture.Create(tunables: EngineFixture.SmallTunables(1024, producerRings: 1));
