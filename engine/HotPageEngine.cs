@@ -50,6 +50,8 @@ public sealed class HotPageEngine : IDisposable
     [ThreadStatic] private static ProducerRing? s_ring;
     [ThreadStatic] private static HotPageEngine? s_sharedFor;
     private readonly short[] _targetOfNid; // index nid + 1; -1 = invalid node
+    // The same as a ring record's second word carries it (target << 32), or -1 for an invalid node: the batch loop's table.
+    private readonly long[] _targetBitsOfNid;
     private readonly RegionMap _regions;
     private readonly HotnessTable _table;
     private readonly NativeArray<StagedRecord> _staging;
@@ -81,6 +83,8 @@ public sealed class HotPageEngine : IDisposable
         {
             _targetOfNid[nid + 1] = (short)(topology.Exists(nid) ? topology.DefaultTarget(nid) : -1);
         }
+
+        _targetBitsOfNid = Array.ConvertAll(_targetOfNid, t => t < 0 ? -1L : (long)t << 32);
 
         long capacity = Tunables["max_tracked_pages"];
         if (capacity == 0)
@@ -314,10 +318,58 @@ public sealed class HotPageEngine : IDisposable
     private RecordRing CurrentRing() => _rings[Thread.GetCurrentProcessorId() & _ringMask];
 
     /// <summary>
+    /// Opens a producer handle: a session for one thread at a time that records on a ring of its
+    /// own, with the same results, validation, counters, drops and conservation as
+    /// <see cref="RecordAccess(int, ulong, int, AccessSource, ulong)"/> and
+    /// <see cref="RecordAccesses(int, ReadOnlySpan{AccessRecord})"/>, but without finding the
+    /// calling thread's ring on every call (see <see cref="RecordProducer"/> for the contract).
+    /// </summary>
+    /// <remarks>
+    /// The handle's ring comes from the same pool as the threads' rings (<c>producer_rings</c>, the
+    /// same accounting, drained by the same consumer): a free ring (its thread exited or its handle was
+    /// disposed, queued records and counters kept) or a new one. When <c>producer_rings</c> rings are
+    /// all held, the handle records on the shared per-CPU rings instead, as a thread beyond the limit
+    /// does (<see cref="RecordProducer.HasOwnRing"/> is false then): opening never fails for lack of a ring.
+    /// Allocates (the handle, and a ring when it creates one); the record calls do not.
+    /// </remarks>
+    public RecordProducer OpenProducer()
+    {
+        ThrowIfDisposed();
+        var producer = new RecordProducer(this, _targetOfNid, _targetBitsOfNid, _regions);
+        lock (_producerLock)
+        {
+            ThrowIfDisposed(); // Dispose sets the flag before it takes this lock to free the rings
+            ProducerRing? ring = TakeRingLocked();
+            if (ring is not null)
+            {
+                ring.Producer = null;
+                ring.Handle = producer;
+                producer.Attach(ring);
+            }
+        }
+
+        return producer;
+    }
+
+    /// <summary>Called by <see cref="RecordProducer.Dispose"/>: the handle's ring is free again (its records stay queued, its counters kept).</summary>
+    internal void CloseProducer(RecordProducer producer)
+    {
+        lock (_producerLock)
+        {
+            ProducerRing? ring = producer.Detach();
+            if (ring is not null && ReferenceEquals(ring.Handle, producer))
+            {
+                ring.Handle = null;
+            }
+        }
+    }
+
+    /// <summary>
     /// The calling thread's own ring in this engine: found among the producer rings (a thread that
-    /// reported to another engine in between), taken over from a thread that exited, or created
-    /// while fewer than <c>producer_rings</c> exist. Null when none is free: the thread then uses
-    /// the per-CPU rings from here on. Allocates only when it creates a ring (a thread's first report).
+    /// reported to another engine in between), taken over from a thread that exited or a handle
+    /// that was disposed, or created while fewer than <c>producer_rings</c> exist. Null when none is
+    /// free: the thread then uses the per-CPU rings from here on. Allocates only when it creates a
+    /// ring (a thread's first report).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ProducerRing? AcquireThreadRing()
@@ -337,35 +389,53 @@ public sealed class HotPageEngine : IDisposable
             }
         }
 
+        ProducerRing? ring;
         lock (_producerLock)
         {
-            ProducerRing[] rings = _producerRings;
-            foreach (ProducerRing r in rings)
+            ring = TakeRingLocked();
+            if (ring is not null)
             {
-                // A ring whose thread exited keeps its records and counters; the consumer drains
-                // them as before, and the new thread appends after them (one producer at a time).
-                if (r.Producer is not { IsAlive: true })
-                {
-                    r.Producer = current;
-                    s_ring = r;
-                    return r;
-                }
-            }
-
-            if (!_disposed && rings.Length < _maxProducerRings)
-            {
-                var ring = new ProducerRing(this, _ringCapacity, Memory) { Producer = current };
-                var next = new ProducerRing[rings.Length + 1];
-                rings.CopyTo(next, 0);
-                next[^1] = ring;
-                Volatile.Write(ref _producerRings, next);
-                s_ring = ring;
-                return ring;
+                ring.Producer = current;
             }
         }
 
-        s_sharedFor = this;
-        return null;
+        if (ring is null)
+        {
+            s_sharedFor = this;
+        }
+        else
+        {
+            s_ring = ring;
+        }
+
+        return ring;
+    }
+
+    // Under _producerLock: a free ring (a ring whose thread exited or whose handle was disposed keeps
+    // its records and counters; the consumer drains them as before, and the new producer appends
+    // after them: one producer at a time), else a new one while fewer than producer_rings exist; null when none.
+    private ProducerRing? TakeRingLocked()
+    {
+        ProducerRing[] rings = _producerRings;
+        foreach (ProducerRing r in rings)
+        {
+            if (r.IsFree)
+            {
+                return r;
+            }
+        }
+
+        if (_disposed || rings.Length >= _maxProducerRings)
+        {
+            return null;
+        }
+
+        var ring = new ProducerRing(this, _ringCapacity, Memory);
+        var next = new ProducerRing[rings.Length + 1];
+        rings.CopyTo(next, 0);
+        next[^1] = ring;
+        Volatile.Write(ref _producerRings, next);
+        return ring;
     }
 
     /// <summary>Reports one access to a page of this process. Never blocks, never allocates, never throws for bad input.</summary>
@@ -376,7 +446,8 @@ public sealed class HotPageEngine : IDisposable
     /// <summary>
     /// Reports one access to a page of process <paramref name="pid"/> (0 = this one). The record
     /// goes to the calling thread's own ring (no atomic instruction), or to the current CPU's ring
-    /// when <c>producer_rings</c> threads already have one.
+    /// when <c>producer_rings</c> rings are already held. A thread that reports often can skip
+    /// finding its ring on every call through a handle (<see cref="OpenProducer"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public RecordResult RecordAccess(int pid, ulong address, int nid, AccessSource source, ulong timeMs = 0)
@@ -391,68 +462,118 @@ public sealed class HotPageEngine : IDisposable
             }
         }
 
-        RecordResult check = Resolve(pid, address, nid, source, _targetOfNid, out long page, out int target);
-        if (check != RecordResult.Recorded)
-        {
-            ring.CountRejected(check);
-            return check;
-        }
-
-        if (timeMs == 0)
-        {
-            timeMs = NowMs;
-        }
-
-        return ring.TryEnqueue(page, unchecked((uint)timeMs), (ushort)target, (byte)source) ? RecordResult.Recorded : RecordResult.Dropped;
-    }
-
-    // The same on the current CPU's multi-producer ring (threads beyond producer_rings).
-    private RecordResult RecordAccessShared(int pid, ulong address, int nid, AccessSource source, ulong timeMs)
-    {
-        RecordRing ring = CurrentRing();
-        RecordResult check = Resolve(pid, address, nid, source, _targetOfNid, out long page, out int target);
-        if (check != RecordResult.Recorded)
-        {
-            ring.CountRejected(check);
-            return check;
-        }
-
-        if (timeMs == 0)
-        {
-            timeMs = NowMs;
-        }
-
-        return ring.TryEnqueue(page, unchecked((uint)timeMs), (ushort)target, (byte)source) ? RecordResult.Recorded : RecordResult.Dropped;
+        return RecordOn(ring, _targetOfNid, _regions, this, pid, address, nid, source, timeMs);
     }
 
     /// <summary>
-    /// The validation every record path shares: the source must be known and the node map to a
-    /// promotion target (<paramref name="targets"/> is <c>_targetOfNid</c>, read once by the caller).
-    /// Returns <see cref="RecordResult.Recorded"/> when both hold, else the rejection's cause.
+    /// One report on a ring this thread produces into (its own, or a handle's): the record path
+    /// both <see cref="RecordAccess(int, ulong, int, AccessSource, ulong)"/> and
+    /// <see cref="RecordProducer.Record(int, ulong, int, AccessSource, ulong)"/> run.
+    /// <paramref name="targets"/> and <paramref name="regions"/> are the engine's <c>_targetOfNid</c> and <c>_regions</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static RecordResult ResolveTarget(int nid, AccessSource source, short[] targets, out int target)
+    internal static RecordResult RecordOn(ProducerRing ring, short[] targets, RegionMap regions, HotPageEngine engine, int pid, ulong address, int nid, AccessSource source, ulong timeMs)
     {
-        target = unchecked((uint)(nid + 1)) < (uint)targets.Length ? targets[nid + 1] : -1;
-        return !AccessSources.IsValid(source) ? RecordResult.InvalidSource
-            : target < 0 ? RecordResult.InvalidNode
-            : RecordResult.Recorded;
-    }
-
-    /// <summary><see cref="ResolveTarget"/>, then the table index of (<paramref name="pid"/>, <paramref name="address"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private RecordResult Resolve(int pid, ulong address, int nid, AccessSource source, short[] targets, out long page, out int target)
-    {
-        page = -1;
-        RecordResult check = ResolveTarget(nid, source, targets, out target);
-        if (check != RecordResult.Recorded)
+        int target = TargetOf(targets, nid);
+        if (!IsValid(target, source))
         {
-            return check;
+            return Reject(ring, target, source);
         }
 
-        page = _regions.Lookup(pid, address);
-        return page < 0 ? RecordResult.OutsideTrackedMemory : RecordResult.Recorded;
+        long page = regions.Lookup(pid, address);
+        if (page < 0)
+        {
+            ring.CountRejectedAddress();
+            return RecordResult.OutsideTrackedMemory;
+        }
+
+        if (timeMs == 0)
+        {
+            timeMs = engine.NowMs;
+        }
+
+        // The table keeps time modulo 2^19: the low 32 bits are all the ring carries.
+        return ring.TryEnqueue(page, unchecked((uint)timeMs), (ushort)target, (byte)source) ? RecordResult.Recorded : RecordResult.Dropped;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RecordResult Reject(ProducerRing ring, int target, AccessSource source)
+    {
+        RecordResult cause = Cause(target, source);
+        ring.CountRejected(cause);
+        return cause;
+    }
+
+    // The same on the current CPU's multi-producer ring (threads beyond producer_rings, and handles opened then).
+    internal RecordResult RecordAccessShared(int pid, ulong address, int nid, AccessSource source, ulong timeMs)
+    {
+        RecordRing ring = CurrentRing();
+        int target = TargetOf(_targetOfNid, nid);
+        if (!IsValid(target, source))
+        {
+            RecordResult cause = Cause(target, source);
+            ring.CountRejected(cause);
+            return cause;
+        }
+
+        long page = _regions.Lookup(pid, address);
+        if (page < 0)
+        {
+            ring.CountRejectedAddress();
+            return RecordResult.OutsideTrackedMemory;
+        }
+
+        if (timeMs == 0)
+        {
+            timeMs = NowMs;
+        }
+
+        return ring.TryEnqueue(page, unchecked((uint)timeMs), (ushort)target, (byte)source) ? RecordResult.Recorded : RecordResult.Dropped;
+    }
+
+    /// <summary>The promotion target of node <paramref name="nid"/> (<paramref name="targets"/> is <c>_targetOfNid</c>, indexed nid + 1), or -1 when the node is not one of this machine's or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int TargetOf(short[] targets, int nid)
+    {
+        uint i = unchecked((uint)(nid + 1));
+        return i < (uint)targets.Length ? targets[i] : -1;
+    }
+
+    /// <summary>
+    /// The validation every record path shares, as one test (a single branch on the hot path):
+    /// the source is known and the node maps to a promotion target. <see cref="Cause"/> names the
+    /// rejection when it fails.
+    /// </summary>
+    /// <remarks>
+    /// <c>source − 1</c> is below <see cref="AccessSources.Max"/> for a known source (0 wraps to the
+    /// top); a target is a short, so a negative one has its top four bits set and, shifted down by
+    /// 28, is 15, at least <c>Max</c>: or-ed together, one unsigned comparison tests both.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsValid(int target, AccessSource source) => ((unchecked((uint)source - 1)) | (unchecked((uint)target) >> 28)) < AccessSources.Max;
+
+    /// <summary>The target of node <paramref name="nid"/> as a record's second word carries it (<c>target &lt;&lt; 32</c>), or -1 (<paramref name="targetBits"/> is <c>_targetBitsOfNid</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long TargetBitsOf(long[] targetBits, int nid)
+    {
+        uint i = unchecked((uint)(nid + 1));
+        return i < (uint)targetBits.Length ? targetBits[i] : -1;
+    }
+
+    /// <summary><see cref="IsValid(int, AccessSource)"/> on a <see cref="TargetBitsOf"/> value: -1 shifted down by 60 is 15, a target's bits (32..47) give 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsValid(long targetBits, AccessSource source) => ((unchecked((uint)source - 1)) | (uint)(unchecked((ulong)targetBits) >> 60)) < AccessSources.Max;
+
+    /// <summary>A record's second word as <see cref="StagedRecord.Store(ref StagedRecord, long, ulong)"/> takes it, from a valid <see cref="TargetBitsOf"/> value: the table keeps time modulo 2^19, so the low 32 bits are all the ring carries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Meta(ulong timeMs, long targetBits, AccessSource source) =>
+        unchecked((uint)timeMs) | unchecked((ulong)targetBits) | ((ulong)source << 48);
+
+    /// <summary>Why a report that failed <see cref="IsValid(int, AccessSource)"/> is rejected: an unknown source first, else its node.</summary>
+    private static RecordResult Cause(int target, AccessSource source) =>
+        !AccessSources.IsValid(source) ? RecordResult.InvalidSource
+        : target < 0 ? RecordResult.InvalidNode
+        : RecordResult.Recorded;
 
     /// <summary>Reports a batch of accesses to pages of this process; one ring publication per batch.</summary>
     public BatchResult RecordAccesses(ReadOnlySpan<AccessRecord> records) => RecordAccesses(0, records);
@@ -475,74 +596,176 @@ public sealed class HotPageEngine : IDisposable
             }
         }
 
-        short[] targets = _targetOfNid;
-        // The regions as they are when the batch starts (as a single report sees them between its
-        // lookup and its enqueue), and the last one hit: an empty length matches nothing.
-        Region[] regions = _regions.Published;
-        ulong regionBase = 0, regionLength = 0;
-        long regionFirst = 0;
-        long tail = ring.Tail;
-        long start = tail;
-        long room = ring.Room(tail);
-        int dropped = 0, rejected = 0;
-        ulong now = 0;
-        foreach (ref readonly AccessRecord r in records)
+        return RecordBatchOn(ring, _targetBitsOfNid, _regions, this, pid, records);
+    }
+
+    /// <summary>
+    /// A batch on a ring this thread produces into (its own, or a handle's): the records are
+    /// written in place, in the ring's window (the slots below its known limit, up to the end of
+    /// the slot array), and published once, or whenever the window runs out. The batch sees the
+    /// regions as they are when it starts (as a single report sees them between its lookup and its
+    /// enqueue), and skips the region search while consecutive records stay in the last region hit.
+    /// </summary>
+    /// <remarks><paramref name="targetBits"/> is the engine's <c>_targetBitsOfNid</c>.</remarks>
+    internal static BatchResult RecordBatchOn(ProducerRing ring, long[] targetBits, RegionMap regionMap, HotPageEngine engine, int pid, ReadOnlySpan<AccessRecord> records)
+    {
+        Region[] regions = regionMap.Published;
+        var run = new BatchRun { TargetBits = targetBits };
+        long start = ring.Tail;
+        long tail = start; // the position of window[0]
+        Span<StagedRecord> window = ring.Window(tail);
+        int w = 0;
+        int dropped = 0;
+        int i = 0;
+        while (true)
         {
-            RecordResult check = ResolveTarget(r.Nid, r.Source, targets, out int target);
-            if (check != RecordResult.Recorded)
+            // The common case runs in a loop of its own, without calls, so its values stay in registers.
+            int written = run.Write(records[i..], window[w..]);
+            i += written;
+            w += written;
+            if (i >= records.Length)
             {
-                ring.CountRejected(check);
-                rejected++;
+                break;
+            }
+
+            // Record i needs more than the common case: a rejection, another region, the clock, or a new window.
+            ref readonly AccessRecord r = ref records[i++];
+            long bits = TargetBitsOf(targetBits, r.Nid);
+            if (!IsValid(bits, r.Source))
+            {
+                ring.CountRejected(Cause((int)bits, r.Source));
                 continue;
             }
 
-            ulong offset = unchecked(r.Address - regionBase);
-            if (offset >= regionLength)
+            ulong offset = unchecked(r.Address - run.RegionBase);
+            if (offset >= run.RegionLength)
             {
                 int found = RegionMap.Find(regions, pid, r.Address);
                 if (found < 0)
                 {
-                    regionLength = 0;
+                    run.RegionLength = 0;
                     ring.CountRejectedAddress();
-                    rejected++;
                     continue;
                 }
 
                 ref readonly Region region = ref regions[found];
-                regionBase = region.Base;
-                regionLength = region.Length;
-                regionFirst = region.FirstPage;
-                offset = r.Address - regionBase;
+                run.RegionBase = region.Base;
+                run.RegionLength = region.Length;
+                run.RegionFirst = region.FirstPage;
+                offset = r.Address - region.Base;
             }
 
             ulong t = r.TimeMs;
             if (t == 0)
             {
-                t = now != 0 ? now : (now = NowMs);
+                t = run.Now != 0 ? run.Now : (run.Now = engine.NowMs);
             }
 
-            if (room == 0 && (room = ring.PublishAndRefresh(tail)) == 0)
+            if (w >= window.Length)
             {
-                dropped++;
-                continue;
+                tail += w;
+                w = 0;
+                window = ring.PublishAndWindow(tail);
+                if (window.Length == 0)
+                {
+                    dropped++;
+                    continue;
+                }
             }
 
-            ring.Write(tail, regionFirst + (long)(offset >> PageShift), unchecked((uint)t), (ushort)target, (byte)r.Source); // the table keeps time modulo 2^19
-            tail++;
-            room--;
+            // The table keeps time modulo 2^19: the low 32 bits are all the ring carries.
+            StagedRecord.Store(ref window[w++], run.RegionFirst + (long)(offset >> PageShift), Meta(t, bits, r.Source));
         }
 
+        tail += w;
         ring.Publish(tail);
         if (dropped > 0)
         {
             ring.CountDropped(dropped);
         }
 
-        return new BatchResult((int)(tail - start), dropped, rejected);
+        int recorded = (int)(tail - start);
+        return new BatchResult(recorded, dropped, records.Length - recorded - dropped);
+    }
+
+    /// <summary>A batch's state between its common-case runs: the last region hit (an empty length matches nothing) and the clock once read.</summary>
+    private struct BatchRun
+    {
+        public long[] TargetBits;
+        public ulong RegionBase;
+        public ulong RegionLength;
+        public long RegionFirst;
+        public ulong Now; // 0 until a record with time 0 needed it
+
+        /// <summary>
+        /// Writes <paramref name="records"/> from the first on into <paramref name="window"/>, one
+        /// slot each, while they are the common case: valid, in the last region hit, with a time or
+        /// the clock already read, and the window has room. Returns how many it wrote (= took); the
+        /// caller deals with the next record, if any is left.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)] // inlined, the caller's calls would spill its values
+        public readonly int Write(ReadOnlySpan<AccessRecord> records, Span<StagedRecord> window)
+        {
+            ReadOnlySpan<long> targetBits = TargetBits;
+            ulong regionBase = RegionBase, regionLength = RegionLength, now = Now;
+            long regionFirst = RegionFirst;
+            records = records[..Math.Min(records.Length, window.Length)];
+            window = window[..records.Length];
+            int j = 0;
+            // Two records per turn: half the loop overhead; the stores of one overlap the loads of the next.
+            for (; j + 1 < records.Length; j += 2)
+            {
+                if (!WriteOne(in records[j], ref window[j], targetBits, regionBase, regionLength, regionFirst, now))
+                {
+                    return j;
+                }
+
+                if (!WriteOne(in records[j + 1], ref window[j + 1], targetBits, regionBase, regionLength, regionFirst, now))
+                {
+                    return j + 1;
+                }
+            }
+
+            if (j < records.Length && WriteOne(in records[j], ref window[j], targetBits, regionBase, regionLength, regionFirst, now))
+            {
+                j++;
+            }
+
+            return j;
+        }
+
+        // One record of the common case into its slot; false (nothing written) when it is not the common case.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool WriteOne(in AccessRecord r, ref StagedRecord slot, ReadOnlySpan<long> targetBits, ulong regionBase, ulong regionLength, long regionFirst, ulong now)
+        {
+            uint ni = unchecked((uint)(r.Nid + 1));
+            long bits = ni < (uint)targetBits.Length ? targetBits[(int)ni] : -1;
+            AccessSource source = r.Source;
+            ulong offset = unchecked(r.Address - regionBase);
+            ulong t = r.TimeMs;
+            if (!IsValid(bits, source) || offset >= regionLength)
+            {
+                return false;
+            }
+
+            if (t == 0)
+            {
+                if (now == 0)
+                {
+                    return false;
+                }
+
+                t = now;
+            }
+
+            // The table keeps time modulo 2^19: the low 32 bits are all the ring carries.
+            StagedRecord.Store(ref slot, regionFirst + (long)(offset >> PageShift), Meta(t, bits, source));
+            return true;
+        }
     }
 
     // The same on the current CPU's multi-producer ring: one reservation per chunk.
-    private BatchResult RecordAccessesShared(int pid, ReadOnlySpan<AccessRecord> records)
+    internal BatchResult RecordAccessesShared(int pid, ReadOnlySpan<AccessRecord> records)
     {
         RecordRing ring = CurrentRing();
         short[] targets = _targetOfNid;
@@ -555,10 +778,18 @@ public sealed class HotPageEngine : IDisposable
             int n = 0;
             foreach (ref readonly AccessRecord r in chunk)
             {
-                RecordResult check = Resolve(pid, r.Address, r.Nid, r.Source, targets, out long page, out int target);
-                if (check != RecordResult.Recorded)
+                int target = TargetOf(targets, r.Nid);
+                if (!IsValid(target, r.Source))
                 {
-                    ring.CountRejected(check);
+                    ring.CountRejected(Cause(target, r.Source));
+                    rejected++;
+                    continue;
+                }
+
+                long page = _regions.Lookup(pid, r.Address);
+                if (page < 0)
+                {
+                    ring.CountRejectedAddress();
                     rejected++;
                     continue;
                 }
@@ -917,6 +1148,9 @@ public sealed class HotPageEngine : IDisposable
         void Add(string name, long value) => list.Add(new KeyValuePair<string, long>(name, value));
     }
 
+    /// <summary>True once <see cref="Dispose"/> has begun.</summary>
+    internal bool IsDisposed => Volatile.Read(ref _disposed);
+
     private void ThrowIfDisposed()
     {
         if (_disposed)
@@ -925,7 +1159,7 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
-    /// <summary>Frees the tables and rings. Producers must have stopped.</summary>
+    /// <summary>Frees the tables and rings. Producers must have stopped; open <see cref="RecordProducer"/> handles throw <see cref="ObjectDisposedException"/> from here on.</summary>
     public void Dispose()
     {
         lock (_consumerLock)
@@ -945,6 +1179,7 @@ public sealed class HotPageEngine : IDisposable
             {
                 foreach (ProducerRing r in _producerRings)
                 {
+                    r.Handle?.Detach(); // an open handle throws from here on instead of writing to freed memory
                     r.Dispose();
                 }
             }

@@ -35,8 +35,9 @@ internal struct ProducerRingHeader
 /// Invariants (native memory owned here, freed once by <see cref="Dispose"/>): <c>_slots</c> has
 /// <c>Capacity</c> (a power of two) records; <c>_header</c> points to one <see cref="ProducerRingHeader"/>.
 /// At most one thread produces at a time (the engine hands a ring to one live thread, and to
-/// another only after the first has exited); one consumer at a time (the engine's consumer lock).
-/// Protocol:
+/// another only after the first has exited; or to one <see cref="RecordProducer"/> handle, and to
+/// another thread or handle only after it was disposed); one consumer at a time (the engine's
+/// consumer lock). Protocol:
 /// <list type="number">
 /// <item>The producer owns <c>Tail</c>, <c>Limit</c>, <c>Dropped</c> and the rejection counters; the consumer owns <c>Head</c>.</item>
 /// <item>Positions <c>Head ≤ p &lt; Tail</c> hold published records; <c>Tail − Head ≤ Capacity</c>.</item>
@@ -49,6 +50,17 @@ internal struct ProducerRingHeader
 /// </list>
 /// Hence <c>Tail</c> counts records enqueued, <c>Head</c> records dequeued, <c>Tail − Head</c> those in flight,
 /// exactly as for <see cref="RecordRing"/>: the engine's conservation identity sums both kinds.
+/// Two producers at once (a <see cref="RecordProducer"/> used from two threads, against its
+/// contract) break the protocol but not memory safety: every producer store goes to
+/// <c>_slots + (position &amp; mask)</c> or into a <see cref="Window"/> span clamped to the slot array, or
+/// to the header's fixed words; each slot is written as two aligned 8-byte stores (each atomic), the
+/// page word only ever holding an index the region map returned (below the table's capacity, fixed
+/// for the engine's life) and the other word a valid target and source, so a torn slot mixes two
+/// valid records; <see cref="Peek"/> never returns more than <c>Capacity − offset</c> slots and
+/// nothing when <c>Tail ≤ Head</c>. What can go wrong: records lost, duplicated or applied from an
+/// older lap, <c>Tail</c> moving backwards, counters off (lost increments, a negative in-flight
+/// count for a while), so conservation no longer balances. Freeing the ring (the engine's
+/// <c>Dispose</c>) while a producer still writes is a use after free: producers must have stopped.
 /// </remarks>
 internal sealed unsafe class ProducerRing : IDisposable
 {
@@ -80,6 +92,23 @@ internal sealed unsafe class ProducerRing : IDisposable
 
     /// <summary>The thread producing into the ring now; null while the ring is free. Changed only under the engine's registration lock.</summary>
     public Thread? Producer { get; set; }
+
+    // Weak, so that a handle dropped without Dispose frees its ring once collected (as an exited thread's ring is freed).
+    private WeakReference<RecordProducer>? _handle;
+
+    /// <summary>
+    /// The handle producing into the ring now; null while none does, or once the handle that did
+    /// was collected without being disposed (nothing can produce through it any more). Set only
+    /// under the engine's registration lock.
+    /// </summary>
+    public RecordProducer? Handle
+    {
+        get => _handle is not null && _handle.TryGetTarget(out RecordProducer? h) ? h : null;
+        set => _handle = value is null ? null : new WeakReference<RecordProducer>(value);
+    }
+
+    /// <summary>True while neither a live thread nor a handle produces into the ring: free to be taken. Under the engine's registration lock.</summary>
+    public bool IsFree => Handle is null && Producer is not { IsAlive: true };
 
     /// <summary>Slots in the ring.</summary>
     public int Capacity { get; }
@@ -163,28 +192,32 @@ internal sealed unsafe class ProducerRing : IDisposable
         get => _header->Tail;
     }
 
-    /// <summary>Producer only: how many records can be written from <paramref name="tail"/> without reading the consumer's head again (a batch writer's room).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long Room(long tail) => _header->Limit - tail;
-
     /// <summary>
-    /// Producer only: publishes the records written up to <paramref name="tail"/> and returns the
-    /// fresh room from there (reads the consumer's head once).
+    /// Producer only: the slots a batch writer may fill from <paramref name="tail"/> on without
+    /// reading the consumer's head again: contiguous in memory, at most <c>Limit − tail</c>, never
+    /// past the end of the slot array (the window after a wrap starts at slot 0). Empty when the
+    /// known room is used up. Positions <c>tail + i</c> are <c>window[i]</c>; publish with <see cref="Publish"/>.
     /// </summary>
-    public long PublishAndRefresh(long tail)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<StagedRecord> Window(long tail)
     {
-        Volatile.Write(ref _header->Tail, tail);
-        long limit = Volatile.Read(ref _header->Head) + Capacity;
-        _header->Limit = limit;
-        return limit - tail;
+        long offset = tail & _mask;
+        // Clamped to 0..Capacity-offset whatever Limit and tail hold, so the span never leaves the slot array
+        // even when two threads misuse one ring (see the invariants above).
+        long n = Math.Clamp(_header->Limit - tail, 0, Capacity - offset);
+        return new Span<StagedRecord>(_slots + offset, (int)n);
     }
 
-    /// <summary>Producer only: writes the record at an unpublished position below the limit (see <see cref="Room"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Write(long position, long page, uint timeMs, ushort target, byte source)
+    /// <summary>
+    /// Producer only: publishes the records written below <paramref name="tail"/>, reads the
+    /// consumer's head once and returns the window from <paramref name="tail"/> (empty when the ring is full).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public Span<StagedRecord> PublishAndWindow(long tail)
     {
-        System.Diagnostics.Debug.Assert(position < _header->Limit, "writing past the producer's limit");
-        StagedRecord.Store(_slots + (position & _mask), page, timeMs, target, source);
+        Volatile.Write(ref _header->Tail, tail);
+        _header->Limit = Volatile.Read(ref _header->Head) + Capacity;
+        return Window(tail);
     }
 
     /// <summary>Producer only: publishes the records written below <paramref name="tail"/>.</summary>

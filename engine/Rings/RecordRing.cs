@@ -34,6 +34,26 @@ internal struct StagedRecord
             slot->Reserved = 0;
         }
     }
+
+    /// <summary>The same two 8-byte stores into a slot of a span (a producer ring's window): the page, then <paramref name="meta"/> = <c>timeMs | target &lt;&lt; 32 | source &lt;&lt; 48</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(ref StagedRecord slot, long page, ulong meta)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            ref ulong words = ref Unsafe.As<StagedRecord, ulong>(ref slot);
+            words = unchecked((ulong)page);
+            Unsafe.Add(ref words, 1) = meta;
+        }
+        else
+        {
+            slot.Page = page;
+            slot.TimeMs = unchecked((uint)meta);
+            slot.Target = unchecked((ushort)(meta >> 32));
+            slot.Source = unchecked((byte)(meta >> 48));
+            slot.Reserved = 0;
+        }
+    }
 }
 
 /// <summary>One ring slot: a sequence number (the slot protocol) and the record.</summary>

@@ -11,8 +11,8 @@ namespace HotPage.Perf.Engine;
 /// its own work. One invocation reports <see cref="Records"/> accesses (uniform over
 /// <see cref="Pages"/> pages) and nothing else; the rings are large enough to take the whole
 /// invocation and are drained in <c>[IterationCleanup]</c>, outside the measurement, so the
-/// figure is producer-only: region lookup, validation, one ring reservation (a CAS) and the
-/// slot write. It is an uncontended figure: no consumer runs concurrently here, so the ring's
+/// figure is producer-only: finding the ring (the thread's, or a handle's), validation, region
+/// lookup and the slot write. It is an uncontended figure: no consumer runs concurrently here, so the ring's
 /// lines do not move between cores (the apply benchmarks measure the concurrent case end to end).
 /// </summary>
 /// <remarks>
@@ -41,6 +41,7 @@ public unsafe class RecordPathBenchmarks
     private const ulong TimeMs = 1000;
 
     private HotPageEngine? _engine;
+    private RecordProducer? _producer;
     private long* _casWord;
     private int _offset;
     private PghotBaseline? _pghot;
@@ -66,6 +67,7 @@ public unsafe class RecordPathBenchmarks
         tunables.Set("ring_capacity", 2 * Records); // one ring takes a whole invocation even if the thread never migrates
         _engine = new HotPageEngine(BenchTopology.TwoTier(), tunables);
         _engine.RegisterRegion(BenchTopology.Base, (ulong)Pages << 12);
+        _producer = _engine.OpenProducer(); // a second producer ring, beside the one the benchmark thread gets at its first RecordAccess
         _pghot = new PghotBaseline(Pages, nodeCount: 2, heapCapacity: 1 << 20, windowMs: 5000, threshold: 2);
         WarmUpJit();
     }
@@ -86,6 +88,10 @@ public unsafe class RecordPathBenchmarks
             DrainRings();
             RecordBatch();
             DrainRings();
+            RecordSingleHandle();
+            DrainRings();
+            RecordBatchHandle();
+            DrainRings();
         }
 
         _offset = 0;
@@ -103,6 +109,7 @@ public unsafe class RecordPathBenchmarks
     {
         var c = _engine!.GetCounters();
         Console.WriteLine($"// engine: recorded {c["pghot_recorded_accesses"]}, applied {c["pghot_records_applied"]}, dropped {c["pghot_ring_dropped"]}, rejected {c["pghot_rejected"]}");
+        _producer!.Dispose();
         _engine.Dispose();
         _pghot!.Dispose();
         NativeMemory.AlignedFree(_casWord);
@@ -162,6 +169,36 @@ public unsafe class RecordPathBenchmarks
         for (int at = 0; at < records.Length; at += Batch)
         {
             recorded += engine.RecordAccesses(records.Slice(at, Batch)).Recorded;
+        }
+
+        return recorded;
+    }
+
+    /// <summary>A producer handle's <c>Record</c> (<see cref="HotPageEngine.OpenProducer"/>), one call per record: <see cref="RecordSingle"/> without the thread-static ring read.</summary>
+    [Benchmark(OperationsPerInvoke = Records)]
+    public int RecordSingleHandle()
+    {
+        RecordProducer producer = _producer!;
+        ReadOnlySpan<ulong> addresses = _addresses.AsSpan(_offset, Records);
+        int recorded = 0;
+        for (int i = 0; i < addresses.Length; i++)
+        {
+            recorded += producer.Record(addresses[i], BenchTopology.Nid, AccessSource.Application, TimeMs) == RecordResult.Recorded ? 1 : 0;
+        }
+
+        return recorded;
+    }
+
+    /// <summary>A producer handle's <c>RecordBatch</c>, <see cref="Batch"/> records per call.</summary>
+    [Benchmark(OperationsPerInvoke = Records)]
+    public int RecordBatchHandle()
+    {
+        RecordProducer producer = _producer!;
+        ReadOnlySpan<AccessRecord> records = _records.AsSpan(_offset, Records);
+        int recorded = 0;
+        for (int at = 0; at < records.Length; at += Batch)
+        {
+            recorded += producer.RecordBatch(records.Slice(at, Batch)).Recorded;
         }
 
         return recorded;

@@ -163,6 +163,59 @@ static void test_record_and_refusals(void)
     munmap(buf, PAGES * PAGE);
 }
 
+/* A producer session: the same codes and counters as hotpage_record / hotpage_record_batch_ex. */
+static void test_producer(void)
+{
+    hotpage_t *h;
+    CHECK(hotpage_open("{\"residency\": \"assume-lower\", \"tunables\": {\"producer_rings\": 1}}", &h) == HOTPAGE_OK, "open with producer_rings 1");
+    uint8_t *buf = map_pages(PAGES);
+    CHECK(hotpage_register_region(h, buf, PAGES * PAGE) == HOTPAGE_OK, "register");
+    uint64_t a = (uint64_t)(uintptr_t)buf;
+
+    hotpage_producer_t *p = (hotpage_producer_t *)1;
+    CHECK(hotpage_producer_open(NULL, &p) == HOTPAGE_E_INVAL && p == NULL, "producer_open(NULL handle) -> E_INVAL, out NULL");
+    CHECK(hotpage_producer_open(h, NULL) == HOTPAGE_E_INVAL, "producer_open(out NULL) -> E_INVAL");
+    CHECK(hotpage_producer_open(h, &p) == HOTPAGE_OK && p != NULL, "producer_open");
+    hotpage_producer_t *q = NULL;
+    CHECK(hotpage_producer_open(h, &q) == HOTPAGE_OK && q != NULL, "a second producer (beyond producer_rings: shared rings)");
+
+    CHECK(hotpage_producer_record(p, a, HOTPAGE_NUMA_NO_NODE, HOTPAGE_SOURCE_APPLICATION, 0) == HOTPAGE_OK, "record");
+    CHECK(hotpage_producer_record(q, a + PAGE, 0, HOTPAGE_SOURCE_PERF_SAMPLE, 5) == HOTPAGE_OK, "record on the shared rings");
+    CHECK(hotpage_producer_record(p, a, 1000, 1, 0) == HOTPAGE_E_NODE, "node 1000 -> E_NODE");
+    CHECK(hotpage_producer_record(p, a, -1, 0, 0) == HOTPAGE_E_SOURCE, "source 0 -> E_SOURCE");
+    CHECK(hotpage_producer_record(p, a + PAGES * PAGE, -1, 1, 0) == HOTPAGE_E_RANGE, "address past the region -> E_RANGE");
+    CHECK(hotpage_producer_record(NULL, a, -1, 1, 0) == HOTPAGE_E_INVAL, "record(NULL producer) -> E_INVAL");
+
+    hotpage_record_t recs[PAGES + 3];
+    for (unsigned i = 0; i < PAGES; i++)
+        recs[i] = (hotpage_record_t){ a + i * PAGE, HOTPAGE_NUMA_NO_NODE, HOTPAGE_SOURCE_APPLICATION, 0 };
+    recs[PAGES] = (hotpage_record_t){ a, 99, 1, 0 };
+    recs[PAGES + 1] = (hotpage_record_t){ a, -1, 42, 0 };
+    recs[PAGES + 2] = (hotpage_record_t){ 8192, -1, 1, 0 };
+    hotpage_batch_result_t br = { 9, 9, 9, 0 };
+    int rc = hotpage_producer_record_batch(p, recs, PAGES + 3, &br);
+    CHECK(rc == (int)PAGES && br.recorded == PAGES && br.rejected == 3 && br.dropped == 0, "batch of 64 good, 3 bad -> %d queued, %u rejected", rc, br.rejected);
+    CHECK(hotpage_producer_record_batch(p, recs, 2, NULL) == 2, "batch, out NULL");
+    CHECK(hotpage_producer_record_batch(p, NULL, 1, NULL) == HOTPAGE_E_INVAL, "batch NULL records -> E_INVAL");
+    CHECK(hotpage_producer_record_batch(p, NULL, 0, NULL) == 0, "empty batch -> 0");
+
+    /* Closed before the drain: what it queued is still applied. */
+    hotpage_producer_close(p);
+    hotpage_producer_close(NULL);
+    CHECK(hotpage_run_once(h, NULL) == HOTPAGE_OK, "drain");
+    CHECK(counter(h, "pghot_recorded_accesses") == 5 + PAGES + 3 + 2, "every report counted (%llu)", (unsigned long long)counter(h, "pghot_recorded_accesses"));
+    CHECK(counter(h, "pghot_records_applied") == 2 + PAGES + 2, "the good ones applied, the closed producer's too");
+    CHECK(counter(h, "pghot_rejected") == 3 + 3, "bad reports counted");
+    CHECK(counter(h, "pghot_recorded_perfsamples") == 1, "the shared-ring report applied");
+
+    /* A producer whose engine was closed refuses reports; closing it afterwards is fine. */
+    hotpage_close(h);
+    CHECK(hotpage_producer_record(q, a, -1, 1, 0) == HOTPAGE_E_INVAL, "record after hotpage_close -> E_INVAL");
+    CHECK(hotpage_producer_record_batch(q, recs, 1, NULL) == HOTPAGE_E_INVAL, "batch after hotpage_close -> E_INVAL");
+    hotpage_producer_close(q);
+    munmap(buf, PAGES * PAGE);
+}
+
 static void test_run_once_promotes(void)
 {
     hotpage_t *h;
@@ -295,6 +348,7 @@ int main(void)
     test_bad_config();
     test_register();
     test_record_and_refusals();
+    test_producer();
     test_run_once_promotes();
     test_four_threads();
     test_start_stop();

@@ -21,7 +21,8 @@ else
 fi
 
 missing=$(for f in hotpage_open hotpage_close hotpage_register_region hotpage_record hotpage_record_batch hotpage_run_once \
-        hotpage_start hotpage_stop hotpage_counter hotpage_strerror hotpage_last_error; do
+        hotpage_start hotpage_stop hotpage_counter hotpage_strerror hotpage_last_error \
+        hotpage_producer_open hotpage_producer_record hotpage_producer_record_batch hotpage_producer_close; do
     nm -D --defined-only "$lib" | grep -qw "$f" || echo "$f"; done)
 [ -z "$missing" ] && ok "every hotpage.h function is exported" || fail "not exported: $missing"
 

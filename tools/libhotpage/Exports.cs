@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using HotPage.Engine;
 using HotPage.Engine.Counters;
 using HotPage.Engine.Promotion;
 using HotPage.Engine.Records;
@@ -41,8 +42,10 @@ internal sealed class Instance(HotPageHost host)
 /// <summary>
 /// The exports of <c>libhotpage.so</c> (see <c>hotpage.h</c>). Each is an
 /// <see cref="UnmanagedCallersOnlyAttribute"/> method with fixed-width arguments whose body is one
-/// try/catch; handles are <see cref="GCHandle"/>s to an <see cref="Instance"/>. Record calls are
-/// thread-safe (the engine's per-thread and per-CPU record rings); open/close of one handle must not race with its use.
+/// try/catch; handles are <see cref="GCHandle"/>s to an <see cref="Instance"/> (or, for
+/// <c>hotpage_producer_t</c>, to a <see cref="RecordProducer"/>). Record calls are thread-safe (the
+/// engine's per-thread and per-CPU record rings), producer calls one thread at a time per producer;
+/// open/close of one handle must not race with its use.
 /// </summary>
 internal static unsafe class Exports
 {
@@ -266,6 +269,110 @@ internal static unsafe class Exports
         try
         {
             return RecordBatch(handle, records, count, result);
+        }
+        catch
+        {
+            return (int)ErrorCode.Internal;
+        }
+    }
+
+    private static RecordProducer? GetProducer(nint producer) => producer == 0 ? null : GCHandle.FromIntPtr(producer).Target as RecordProducer;
+
+    [UnmanagedCallersOnly(EntryPoint = "hotpage_producer_open")]
+    private static int ProducerOpen(nint handle, nint* producer)
+    {
+        try
+        {
+            if (producer == null)
+            {
+                return Fail(ErrorCode.Inval, "hotpage_producer_open: out is NULL");
+            }
+
+            *producer = 0;
+            Instance? inst = Get(handle);
+            if (inst is null)
+            {
+                return Fail(ErrorCode.Inval, "hotpage_producer_open: the handle is NULL");
+            }
+
+            RecordProducer p = inst.Host.Engine.OpenProducer();
+            *producer = GCHandle.ToIntPtr(GCHandle.Alloc(p));
+            return (int)ErrorCode.Ok;
+        }
+        catch (ObjectDisposedException ex)
+        {
+            return Fail(ErrorCode.Inval, "hotpage_producer_open: " + ex.Message);
+        }
+        catch (OutOfMemoryException ex)
+        {
+            return Fail(ErrorCode.NoMem, ex.Message);
+        }
+        catch (Exception ex)
+        {
+            return Internal(ex);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "hotpage_producer_close")]
+    private static void ProducerClose(nint producer)
+    {
+        try
+        {
+            if (producer == 0)
+            {
+                return;
+            }
+
+            GCHandle gch = GCHandle.FromIntPtr(producer);
+            (gch.Target as RecordProducer)?.Dispose();
+            gch.Free();
+        }
+        catch (Exception ex)
+        {
+            _ = Internal(ex);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "hotpage_producer_record")]
+    private static int ProducerRecord(nint producer, ulong address, int nid, uint source, ulong timeMs)
+    {
+        try
+        {
+            RecordProducer? p = GetProducer(producer);
+            return p is null ? (int)ErrorCode.Inval : Code(p.Record(0, address, nid, (AccessSource)source, timeMs));
+        }
+        catch (ObjectDisposedException)
+        {
+            return (int)ErrorCode.Inval; // its engine was closed
+        }
+        catch
+        {
+            return (int)ErrorCode.Internal;
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "hotpage_producer_record_batch")]
+    private static int ProducerRecordBatch(nint producer, AccessRecord* records, uint count, NativeBatchResult* result)
+    {
+        try
+        {
+            RecordProducer? p = GetProducer(producer);
+            if (p is null || (records == null && count != 0) || count > int.MaxValue)
+            {
+                return (int)ErrorCode.Inval;
+            }
+
+            BatchResult r = p.RecordBatch(0, new ReadOnlySpan<AccessRecord>(records, (int)count));
+            if (result != null)
+            {
+                *result = new NativeBatchResult { Recorded = (uint)r.Recorded, Dropped = (uint)r.Dropped, Rejected = (uint)r.Rejected };
+            }
+
+            return r.Recorded;
+        }
+        catch (ObjectDisposedException)
+        {
+            return (int)ErrorCode.Inval; // its engine was closed
         }
         catch
         {

@@ -11,7 +11,8 @@
  *  - no exception or signal ever crosses the boundary; hotpage_last_error() has the text of the
  *    last failure on the calling thread;
  *  - hotpage_record and hotpage_record_batch may be called from any number of threads at once;
- *    the other calls on one handle must not race with hotpage_close of that handle.
+ *    the other calls on one handle must not race with hotpage_close of that handle;
+ *  - a hotpage_producer_t is used by one thread at a time (it may move between threads).
  *
  * Link: cc app.c -I<dir of hotpage.h> -L<dir of libhotpage.so> -lhotpage -Wl,-rpath,<that dir>
  */
@@ -25,6 +26,8 @@ extern "C" {
 #endif
 
 typedef struct hotpage hotpage_t;
+/* A producer session on a hotpage_t (extension): see hotpage_producer_open. */
+typedef struct hotpage_producer hotpage_producer_t;
 
 /* One access report; 24 bytes, laid out as HotPage's AccessRecord. */
 typedef struct {
@@ -102,6 +105,22 @@ int  hotpage_record(hotpage_t *h, uint64_t addr, int32_t nid, uint32_t source, u
 int  hotpage_record_batch(hotpage_t *h, const hotpage_record_t *records, uint32_t count);
 /* As hotpage_record_batch, and says how many were dropped and rejected (extension). */
 int  hotpage_record_batch_ex(hotpage_t *h, const hotpage_record_t *records, uint32_t count, hotpage_batch_result_t *out);
+
+/*
+ * Producer sessions (extension). A thread that reports often opens one and records through it:
+ * the same results, checks and counters as hotpage_record / hotpage_record_batch_ex, cheaper per
+ * call (the session holds a record ring of its own; once producer_rings are all held, a new session
+ * records on the shared per-CPU rings). One thread at a time per session: concurrent use loses
+ * records and skews counters (it cannot corrupt memory). Close it before hotpage_close of its
+ * engine; after that its record calls return HOTPAGE_E_INVAL and hotpage_producer_close still
+ * frees it. Records a closed session queued are still applied. On failure *out is NULL.
+ */
+int  hotpage_producer_open(hotpage_t *h, hotpage_producer_t **out);
+int  hotpage_producer_record(hotpage_producer_t *p, uint64_t addr, int32_t nid, uint32_t source, uint64_t time_ms);
+/* Returns the number queued, as hotpage_record_batch; out may be NULL. */
+int  hotpage_producer_record_batch(hotpage_producer_t *p, const hotpage_record_t *records, uint32_t count, hotpage_batch_result_t *out);
+/* NULL is ignored. */
+void hotpage_producer_close(hotpage_producer_t *p);
 
 /* Drains the reports and runs one promotion round, synchronously. out may be NULL. */
 int  hotpage_run_once(hotpage_t *h, hotpage_result_t *out);
