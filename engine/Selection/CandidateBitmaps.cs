@@ -15,6 +15,14 @@ public enum CandidateSelection
     /// frequency, address order (from a rotating cursor) within a level; no capacity limit.
     /// </summary>
     Bitmap = 1,
+
+    /// <summary>
+    /// A LIFO stack of keys per frequency level per top-tier node, the levels sharing one pool of
+    /// <c>max_candidates</c> entries (<see cref="CandidateStacks"/>): exact hottest-first by
+    /// frequency; within a level by push order, latest first, which is the heap's recency order
+    /// when pages reach the level in time order.
+    /// </summary>
+    Stacks = 2,
 }
 
 /// <summary>
