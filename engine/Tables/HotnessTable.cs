@@ -335,11 +335,18 @@ internal sealed unsafe partial class HotnessTable : IDisposable
                 break;
             }
 
-            count = AcceptRound(target, keys, count, popped, pages, wordsOut, now);
+            count = AcceptRound(target, keys, count, popped, pages, wordsOut, now, stacks is not null ? StackPrefetchDistance : 0);
         }
 
         Extracted += count;
-        SortHottestFirst(pages[..count], wordsOut[..count], now);
+        if (stacks is not null)
+        {
+            SortStackBatch(target, pages[..count], wordsOut[..count], now);
+        }
+        else
+        {
+            SortHottestFirst(pages[..count], wordsOut[..count], now);
+        }
         return count;
     }
 
@@ -362,11 +369,18 @@ internal sealed unsafe partial class HotnessTable : IDisposable
 
     // Validates and re-checks the round keys[count..popped] in pop order, moving the pages taken to
     // pages[count..] (the same memory: count <= i, so a key is read before its place is written);
-    // returns the new count.
-    private int AcceptRound(int target, Span<ulong> keys, int count, int popped, Span<long> pages, Span<uint> wordsOut, uint now)
+    // returns the new count. With ahead > 0 it prefetches the table lines of the key that many
+    // places ahead (the heap's pops prefetched theirs already: it passes 0).
+    private int AcceptRound(int target, Span<ulong> keys, int count, int popped, Span<long> pages, Span<uint> wordsOut, uint now, int ahead)
     {
+        bool prefetch = ahead > 0 && Sse.IsSupported;
         for (int i = count; i < popped; i++)
         {
+            if (prefetch && i + ahead < popped)
+            {
+                Prefetch(CandidateHeap.KeyPage(keys[i + ahead]));
+            }
+
             ulong key = keys[i];
             if (!IsValidEntry(key, target))
             {
