@@ -202,7 +202,8 @@ internal sealed class CandidateStacks : IDisposable
     /// <summary>
     /// Keeps only the keys <paramref name="keep"/> accepts, every level in its order, and returns
     /// the segments freed to the pool; returns how many keys were removed. One pass over the keys,
-    /// prefetching what the filter reads <see cref="PrefetchDistance"/> keys ahead.
+    /// segment by segment from each level's bottom, prefetching what the filter reads
+    /// <see cref="PrefetchDistance"/> keys ahead.
     /// </summary>
     public long Compact<TFilter>(ref TFilter keep) where TFilter : struct, IKeyFilter
     {
@@ -217,28 +218,51 @@ internal sealed class CandidateStacks : IDisposable
             int chain = 0;
             for (int seg = _top[l]; seg >= 0; seg = _below[seg])
             {
-                _chain[chain++] = seg;
+                _chain[chain++] = seg; // top first: the bottom segment is _chain[chain - 1]
             }
 
-            // Position p (0 = the bottom, the oldest key) is slot p % SegmentKeys of _chain[chain - 1 - p / SegmentKeys].
-            long n = ((long)(chain - 1) << SegmentShift) + _fill[l];
-            long w = 0;
-            for (long r = 0; r < n; r++)
+            // Read from the bottom segment up; write the kept keys from the bottom up too (the
+            // writer never passes the reader, so nothing unread is overwritten).
+            int wi = chain - 1, wj = 0;
+            Span<ulong> write = Segment(_chain[wi], SegmentKeys);
+            long kept = 0, read = 0;
+            for (int ri = chain - 1; ri >= 0; ri--)
             {
-                if (r + PrefetchDistance < n)
+                Span<ulong> seg = Segment(_chain[ri], ri == 0 ? _fill[l] : SegmentKeys);
+                Span<ulong> next = ri > 0 ? Segment(_chain[ri - 1], ri == 1 ? _fill[l] : SegmentKeys) : default;
+                for (int j = 0; j < seg.Length; j++)
                 {
-                    keep.Prefetch(_keys[Slot(chain, r + PrefetchDistance)]);
+                    int ahead = j + PrefetchDistance;
+                    if (ahead < seg.Length)
+                    {
+                        keep.Prefetch(seg[ahead]);
+                    }
+                    else if (ahead - seg.Length < next.Length)
+                    {
+                        keep.Prefetch(next[ahead - seg.Length]);
+                    }
+
+                    ulong k = seg[j];
+                    if (!keep.Keep(k))
+                    {
+                        continue;
+                    }
+
+                    write[wj++] = k;
+                    kept++;
+                    if (wj == SegmentKeys)
+                    {
+                        wj = 0;
+                        wi--;
+                        write = wi >= 0 ? Segment(_chain[wi], SegmentKeys) : default; // wi < 0: every key was kept, none is left to write
+                    }
                 }
 
-                ulong k = _keys[Slot(chain, r)];
-                if (keep.Keep(k))
-                {
-                    _keys[Slot(chain, w++)] = k; // w <= r: never overwrites a key not yet read
-                }
+                read += seg.Length;
             }
 
-            removed += n - w;
-            int used = (int)((w + SegmentKeys - 1) >> SegmentShift);
+            removed += read - kept;
+            int used = (int)((kept + SegmentKeys - 1) >> SegmentShift);
             for (int i = 0; i < chain - used; i++)
             {
                 int seg = _chain[i]; // the upper segments, now empty
@@ -255,7 +279,7 @@ internal sealed class CandidateStacks : IDisposable
             else
             {
                 _top[l] = _chain[chain - used];
-                _fill[l] = (int)(w - ((long)(used - 1) << SegmentShift));
+                _fill[l] = (int)(kept - ((long)(used - 1) << SegmentShift));
             }
         }
 
@@ -263,8 +287,7 @@ internal sealed class CandidateStacks : IDisposable
         return removed;
     }
 
-    private long Slot(int chain, long position) =>
-        ((long)_chain[chain - 1 - (int)(position >> SegmentShift)] << SegmentShift) + (position & (SegmentKeys - 1));
+    private Span<ulong> Segment(int segment, int length) => _keys.Slice((long)segment << SegmentShift, length);
 
     public void Dispose()
     {

@@ -67,11 +67,11 @@ public class CandidateStacksTests
         }
     }
 
-    /// <summary>One operation: push (frequency 1..7, page), pop n, or compact away the pages ≡ r mod 5.</summary>
+    /// <summary>One operation: push a burst (frequency 1..7, mostly 3; pages from p), pop n, or compact away the pages ≡ r mod 5.</summary>
     private static Gen<(int Kind, int A, int B)> Op =>
         Gen.Frequency(
-            (12, from f in Gen.Choose(1, 7) from p in Gen.Choose(0, 4000) select (0, f, p)),
-            (2, from n in Gen.Choose(1, 1500) select (1, n, 0)),
+            (12, from f in Gen.Frequency((1, Gen.Choose(1, 7)), (3, Gen.Constant(3))) from p in Gen.Choose(0, 4000) select (0, f, p)), // level 3 mostly: chains of several segments
+            (1, from n in Gen.Frequency((9, Gen.Choose(1, 24)), (1, Gen.Choose(25, 1500))) select (1, n, 0)), // mostly small: the pool fills
             (1, from r in Gen.Choose(0, 4) select (2, r, 0)));
 
     [Test]
@@ -90,8 +90,12 @@ public class CandidateStacksTests
                 switch (kind)
                 {
                     case 0:
-                        ulong key = Key((uint)a, time++ & 0x7FFFF, b);
-                        Assert.That(stacks.TryPush(key), Is.EqualTo(model.Push(key)), "a push fits exactly while fewer than Capacity keys are held");
+                        for (int page = b; page <= b + (b % 48); page++) // a burst of 1..48 pushes at one level: the pools fill
+                        {
+                            ulong key = Key((uint)a, time++ & 0x7FFFF, page);
+                            Assert.That(stacks.TryPush(key), Is.EqualTo(model.Push(key)), "a push fits exactly while fewer than Capacity keys are held");
+                        }
+
                         break;
                     case 1:
                         List<ulong> expected = model.Pop(a);
@@ -99,7 +103,7 @@ public class CandidateStacksTests
                         Assert.That(buffer.Take(n), Is.EqualTo(expected), "highest level first, latest push first");
                         break;
                     default:
-                        var dropped = Enumerable.Range(0, 4001).Where(p => p % 5 == a).Select(p => (long)p).ToHashSet();
+                        var dropped = Enumerable.Range(0, 4100).Where(p => p % 5 == a).Select(p => (long)p).ToHashSet();
                         var filter = new DropPages(dropped);
                         Assert.That(stacks.Compact(ref filter), Is.EqualTo(model.Compact(dropped)));
                         break;
