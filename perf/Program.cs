@@ -11,6 +11,7 @@ namespace HotPage.Perf;
 /// <item><c>lab --quick|--full [--out DIR] [--jobs N]</c>: the tiered-memory simulator, policies side by side;</item>
 /// <item><c>budget --results FILE|DIR [--budget FILE]</c>: the allocation budget check alone, on exports already made;</item>
 /// <item><c>bitmap-race [TRIALS]</c>: the bitmap summary race harness with its planted-bug control;</item>
+/// <item><c>extract-probe [ROUNDS]</c>, <c>apply-probe [ROUNDS]</c>: single extractions, and single-threaded drains, timed per call for each selection strategy;</item>
 /// <item>anything else: BenchmarkDotNet's own switcher (<c>--list flat</c>, <c>--filter</c>, <c>--job</c>, ...).</item>
 /// </list>
 /// </summary>
@@ -40,6 +41,8 @@ public static class Program
                 return 0;
             case "extract-probe":
                 return Engine.ExtractProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
+            case "apply-probe":
+                return Engine.ApplyProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4);
             case "bitmap-race":
                 return Bitmaps.SummaryRaceHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
             case "budget" when Option(args, "--results") is string results:
