@@ -230,31 +230,30 @@ internal sealed class CandidateStacks : IDisposable
             {
                 Span<ulong> seg = Segment(_chain[ri], ri == 0 ? _fill[l] : SegmentKeys);
                 Span<ulong> next = ri > 0 ? Segment(_chain[ri - 1], ri == 1 ? _fill[l] : SegmentKeys) : default;
+                // The prefetch runs PrefetchDistance keys ahead: in this segment, then into the next.
+                int inSegment = Math.Max(0, seg.Length - PrefetchDistance);
                 for (int j = 0; j < seg.Length; j++)
                 {
-                    int ahead = j + PrefetchDistance;
-                    if (ahead < seg.Length)
+                    if (j < inSegment)
                     {
-                        keep.Prefetch(seg[ahead]);
+                        keep.Prefetch(seg[j + PrefetchDistance]);
                     }
-                    else if (ahead - seg.Length < next.Length)
+                    else if (j + PrefetchDistance - seg.Length < next.Length)
                     {
-                        keep.Prefetch(next[ahead - seg.Length]);
+                        keep.Prefetch(next[j + PrefetchDistance - seg.Length]);
                     }
 
                     ulong k = seg[j];
-                    if (!keep.Keep(k))
+                    if (keep.Keep(k))
                     {
-                        continue;
-                    }
-
-                    write[wj++] = k;
-                    kept++;
-                    if (wj == SegmentKeys)
-                    {
-                        wj = 0;
-                        wi--;
-                        write = wi >= 0 ? Segment(_chain[wi], SegmentKeys) : default; // wi < 0: every key was kept, none is left to write
+                        write[wj] = k;
+                        kept++;
+                        if (++wj == SegmentKeys)
+                        {
+                            wj = 0;
+                            wi--;
+                            write = wi >= 0 ? Segment(_chain[wi], SegmentKeys) : default; // wi < 0: every key was kept, none is left to write
+                        }
                     }
                 }
 
