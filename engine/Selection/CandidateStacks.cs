@@ -21,9 +21,11 @@ namespace HotPage.Engine.Selection;
 /// (time of the push, then page index, both descending); the stacks pop by push order, latest
 /// first. The two agree whenever the keys of one level were pushed in increasing time; they
 /// differ when a key with an earlier time is pushed after one with a later time (a requeued page
-/// carries its word's time, older than pages that reached the level since; a late record does not
-/// move a word's time back, but a candidate it raises is pushed with that older time) and when
-/// times tie (the heap then orders by page index, the stacks by push order).</para>
+/// carries its word's time, older than pages that reached the level since; a late record raises a
+/// page's frequency without moving its word's time, so its push carries a time older than pushes
+/// before it) and when times tie (the heap then orders by page index, the stacks by push order).
+/// The extracted batch is re-sorted by frequency, then recency, either way: what differs is which
+/// pages of the lowest level taken make the batch.</para>
 /// <para>Memory: <see cref="SegmentKeys"/>-key segments, <c>ceil(Capacity / SegmentKeys) + 6</c>
 /// of them (every level's top segment may be partly filled, so six spare segments guarantee that
 /// any push below <see cref="Capacity"/> finds room), plus a 4-byte link per segment and a 4-byte

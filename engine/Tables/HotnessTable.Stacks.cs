@@ -14,7 +14,7 @@ namespace HotPage.Engine.Tables;
 /// <c>kpromoted_dropped</c>), kept in per-frequency LIFO stacks (<see cref="CandidateStacks"/>)
 /// instead of a max-heap. Every counter keeps its meaning. What differs is the order within a
 /// frequency level: push order, latest first, instead of key order (see <see cref="CandidateStacks"/>);
-/// the extracted batch is still sorted by frequency, then recency (<c>SortHottestFirst</c>).
+/// the extracted batch is still sorted by frequency, then recency (<see cref="SortStackBatch"/>).
 /// </summary>
 internal sealed unsafe partial class HotnessTable
 {
