@@ -9,9 +9,9 @@ namespace HotPage.Perf;
 /// <list type="bullet">
 /// <item><c>bench --quick|--full [--filter GLOB ...] [--budget FILE]</c>: the BenchmarkDotNet suites of every subsystem, exports, allocation budget check;</item>
 /// <item><c>lab --quick|--full [--out DIR] [--jobs N]</c>: the tiered-memory simulator, policies side by side;</item>
+/// <item><c>selection-apply-probe [ROUNDS]</c>: single-threaded drain+apply for heap and stack selection, paired per invocation;</item>
 /// <item><c>budget --results FILE|DIR [--budget FILE]</c>: the allocation budget check alone, on exports already made;</item>
 /// <item><c>bitmap-race [TRIALS]</c>: the bitmap summary race harness with its planted-bug control;</item>
-/// <item><c>extract-probe [ROUNDS]</c>, <c>apply-probe [ROUNDS]</c>: single extractions, and single-threaded drains, timed per call for each selection strategy;</item>
 /// <item>anything else: BenchmarkDotNet's own switcher (<c>--list flat</c>, <c>--filter</c>, <c>--job</c>, ...).</item>
 /// </list>
 /// </summary>
@@ -34,6 +34,8 @@ public static class Program
                 string outDir = Option(args, "--out") ?? (quick ? Path.Combine(root, "artifacts", "lab-quick") : Path.Combine(root, "perf", "lab"));
                 int jobs = int.TryParse(Option(args, "--jobs"), out int j) ? j : Environment.ProcessorCount;
                 return LabRunner.Run(quick ? LabParameters.Quick : LabParameters.Full, outDir, quick ? "quick" : "full", jobs);
+            case "selection-apply-probe":
+                return Engine.SelectionApplyProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4);
             case "sources-interleaved" when OperatingSystem.IsLinux():
                 Sources.PagemapScanInterleaved.Run(
                     args.Length > 1 && !args[1].StartsWith('-') ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30,
@@ -41,8 +43,6 @@ public static class Program
                 return 0;
             case "extract-probe":
                 return Engine.ExtractProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
-            case "apply-probe":
-                return Engine.ApplyProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4);
             case "bitmap-race":
                 return Bitmaps.SummaryRaceHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
             case "budget" when Option(args, "--results") is string results:

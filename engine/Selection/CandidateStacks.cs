@@ -161,7 +161,7 @@ internal sealed unsafe class CandidateStacks : IDisposable
         {
             // Starting a line: ask for the one two lines on. A segment taken from the free list was
             // last written long ago, and the seven levels' appends interleave, so without this each
-            // new line's fill waited on memory (apply-probe, Zipf: stacks/heap 1.05 → 1.00–1.03).
+            // new line's fill waited on memory (selection-apply-probe, Zipf: stacks/heap 1.05 → 1.00–1.03).
             Sse.Prefetch0(_keys.Pointer + slot + PushPrefetchKeys);
         }
 

@@ -8,7 +8,7 @@ using HotPage.Engine.Tunables;
 namespace HotPage.Perf.Engine;
 
 /// <summary>
-/// <c>apply-probe [rounds]</c>: single-threaded drain + apply per selection strategy, on the
+/// <c>selection-apply-probe [rounds]</c>: single-threaded drain + apply per selection strategy, on the
 /// streams and table of <see cref="ApplyBenchmarks"/> (64 Mi pages, <c>max_candidates</c> 1 Mi,
 /// uniform and Zipf(0.99), 1 s of clock per 4 Mi records, 5 s window, threshold 2). One thread
 /// records a batch of 4096 into its ring and drains it; only the drains are timed, so the figure is
@@ -19,7 +19,7 @@ namespace HotPage.Perf.Engine;
 /// fresh engine fed <see cref="Invocations"/> × 4 Mi records, the first <see cref="WarmUp"/>
 /// invocations untimed (they fault the table in).
 /// </summary>
-internal static class ApplyProbe
+internal static class SelectionApplyProbe
 {
     private const int Pages = 1 << 26;
     private const int Records = 1 << 22;
