@@ -9,6 +9,7 @@ namespace HotPage.Perf;
 /// <list type="bullet">
 /// <item><c>bench --quick|--full [--filter GLOB ...] [--budget FILE]</c>: the BenchmarkDotNet suites of every subsystem, exports, allocation budget check;</item>
 /// <item><c>lab --quick|--full [--out DIR] [--jobs N]</c>: the tiered-memory simulator, policies side by side;</item>
+/// <item><c>selection-apply-probe [ROUNDS]</c>: single-threaded drain+apply for heap and stack selection, paired per invocation;</item>
 /// <item><c>budget --results FILE|DIR [--budget FILE]</c>: the allocation budget check alone, on exports already made;</item>
 /// <item><c>extract-probe [ROUNDS]</c>, <c>apply-probe [ROUNDS] [--case uniform,zipf] [--pages 1,64] [--mode single,xcore,pipe]</c>: the engine's extraction and drain+apply timed per call or round;</item>
 /// <item><c>bitmap-race [TRIALS]</c>: the bitmap summary race harness with its planted-bug control;</item>
@@ -34,6 +35,8 @@ public static class Program
                 string outDir = Option(args, "--out") ?? (quick ? Path.Combine(root, "artifacts", "lab-quick") : Path.Combine(root, "perf", "lab"));
                 int jobs = int.TryParse(Option(args, "--jobs"), out int j) ? j : Environment.ProcessorCount;
                 return LabRunner.Run(quick ? LabParameters.Quick : LabParameters.Full, outDir, quick ? "quick" : "full", jobs);
+            case "selection-apply-probe":
+                return Engine.SelectionApplyProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 4);
             case "sources-interleaved" when OperatingSystem.IsLinux():
                 Sources.PagemapScanInterleaved.Run(
                     args.Length > 1 && !args[1].StartsWith('-') ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30,

@@ -15,6 +15,14 @@ public enum CandidateSelection
     /// frequency, address order (from a rotating cursor) within a level; no capacity limit.
     /// </summary>
     Bitmap = 1,
+
+    /// <summary>
+    /// A LIFO stack of keys per frequency level per top-tier node, the levels sharing one pool of
+    /// <c>max_candidates</c> entries (<see cref="CandidateStacks"/>): exact hottest-first by
+    /// frequency; within a level by push order, latest first, which is the heap's recency order
+    /// when pages reach the level in time order. The default.
+    /// </summary>
+    Stacks = 2,
 }
 
 /// <summary>
@@ -37,8 +45,8 @@ public enum CandidateSelection
 /// <para>Memory: 7 bitmaps per top-tier node, each 1 + 1/64 + 1/4096 bits per tracked page:
 /// <see cref="BytesPerPagePerNode"/> ≈ 0.89 B per tracked page per top-tier node, on top of the
 /// table's 4.125 B, against the heap's 8 B × <c>max_candidates</c> per node. With one top-tier
-/// node that is 5.02 B per tracked page: over issue 2's 4.2 B budget, which is why the heap stays
-/// the default. No heap is allocated in this mode.</para>
+/// node that is 5.02 B per tracked page: over issue 2's 4.2 B budget, which is why the default is
+/// the stacks (<see cref="CandidateStacks"/>: the heap's keys and memory). No heap is allocated in this mode.</para>
 /// <para>Threads: only the consumer (the thread holding the engine's consumer lock) calls this
 /// class, as for the rest of the table, so marks are set and cleared with
 /// <see cref="PageBitmap.SetExclusive"/> and <see cref="PageBitmap.ClearExclusive"/> (plain

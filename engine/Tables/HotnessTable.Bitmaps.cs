@@ -20,9 +20,10 @@ internal sealed unsafe partial class HotnessTable
     private readonly CandidateBitmaps? _bitmaps;
 
     /// <summary>The selection strategy in use.</summary>
-    public CandidateSelection Selection => _bitmaps is null ? CandidateSelection.Heap : CandidateSelection.Bitmap;
+    public CandidateSelection Selection =>
+        _bitmaps is not null ? CandidateSelection.Bitmap : _stacks is not null ? CandidateSelection.Stacks : CandidateSelection.Heap;
 
-    /// <summary>Bytes of table per tracked page with <paramref name="selection"/>, for <paramref name="topTierNodes"/> target nodes (heaps excluded).</summary>
+    /// <summary>Bytes of table per tracked page with <paramref name="selection"/>, for <paramref name="topTierNodes"/> target nodes (heaps and stacks excluded: they scale with <c>max_candidates</c>, not pages).</summary>
     public static double BytesPerPageWith(CandidateSelection selection, int topTierNodes) =>
         BytesPerPage + (selection == CandidateSelection.Bitmap ? topTierNodes * CandidateBitmaps.BytesPerPagePerNode : 0);
 

@@ -15,16 +15,19 @@ namespace HotPage.Engine.Tables;
 /// </summary>
 /// <remarks>
 /// Memory per tracked page: 4 bytes of <see cref="PageWord"/> + 1 bit of candidate flag = 4.125 B,
-/// plus 8 B per heap entry (bounded by <c>max_candidates</c> per target node, independent of the
-/// number of pages).
+/// plus 8 B per heap or stack entry (bounded by <c>max_candidates</c> per target node, independent
+/// of the number of pages).
 /// Candidate protocol: a page is a candidate while its candidate bit is set; then exactly one heap
 /// entry for it is valid, the one whose frequency and heap (target node) match the page's word.
 /// When the frequency or target changes the engine pushes a fresh entry and the old one goes
 /// stale; a popped entry is discarded unless the bit is set and the entry matches the word.
 /// Selection therefore costs O(log candidates) per extracted page, never a walk over pages.
+/// Stack selection (<c>HotnessTable.Stacks.cs</c>) keeps the same keys and the same protocol in
+/// per-frequency stacks instead of a heap: O(1) per push and per extracted page.
 /// Invariants: <c>_words</c> and <c>_candidates</c> cover <c>Capacity</c> pages; <c>_heaps[n]</c> is
-/// non-null exactly for top-tier nodes (none with bitmap selection, whose protocol and memory
-/// <c>HotnessTable.Bitmaps.cs</c> states); all native memory is owned here and freed once.
+/// non-null exactly for top-tier nodes with heap selection (with stack selection <c>_stacks[n]</c>
+/// is, instead; neither with bitmap selection, whose protocol and memory <c>HotnessTable.Bitmaps.cs</c>
+/// states); all native memory is owned here and freed once.
 /// </remarks>
 internal sealed unsafe partial class HotnessTable : IDisposable
 {
@@ -34,10 +37,10 @@ internal sealed unsafe partial class HotnessTable : IDisposable
     private readonly NativeArray<uint> _words;
     private readonly NativeArray<ulong> _candidates;
     private readonly CandidateHeap?[] _heaps;
-    // Candidates per target node. A candidate has exactly one entry in its node's heap that matches
-    // its word; compaction keeps every entry that matches a candidate's word (an old entry can match
-    // again after the page's window restarted), so it keeps at least _candidatesOfNode[n] entries
-    // and can free a slot only when the heap holds more.
+    // Candidates per target node. A candidate has exactly one entry in its node's heap (or stacks)
+    // that matches its word; compaction keeps every entry that matches a candidate's word (an old
+    // entry can match again after the page's window restarted), so it keeps at least
+    // _candidatesOfNode[n] entries and can free a slot only when the heap holds more.
     private readonly long[] _candidatesOfNode;
     private readonly uint* _wordBase;
     private readonly ulong* _candidateBase;
@@ -82,6 +85,12 @@ internal sealed unsafe partial class HotnessTable : IDisposable
             return;
         }
 
+        if (selection == CandidateSelection.Stacks)
+        {
+            _stacks = CreateStacks(topTierNodes, nodeIdLimit, maxCandidates, counter);
+            return;
+        }
+
         foreach (int node in topTierNodes)
         {
             _heaps[node] = new CandidateHeap(maxCandidates, counter);
@@ -103,7 +112,10 @@ internal sealed unsafe partial class HotnessTable : IDisposable
 
     public bool IsCandidate(long page) => (_candidates[page >> 6] & (1UL << (int)(page & 63))) != 0;
 
-    public long HeapCount(int node) => _bitmaps is not null ? BitmapCandidates(node) : unchecked((uint)node) < (uint)_heaps.Length && _heaps[node] is { } h ? h.Count : 0;
+    public long HeapCount(int node) =>
+        _bitmaps is not null ? BitmapCandidates(node)
+        : _stacks is not null ? StackEntries(node)
+        : unchecked((uint)node) < (uint)_heaps.Length && _heaps[node] is { } h ? h.Count : 0;
 
     /// <summary>
     /// Applies drained records, prefetching the word and the candidate bits of the record
@@ -238,8 +250,13 @@ internal sealed unsafe partial class HotnessTable : IDisposable
             return MarkInBitmap(target, freq, page);
         }
 
-        CandidateHeap heap = _heaps[target]!;
         ulong key = CandidateHeap.MakeKey(freq, time, page);
+        if (_stacks is not null)
+        {
+            return PushOnStacks(target, key);
+        }
+
+        CandidateHeap heap = _heaps[target]!;
         if (heap.TryPush(key))
         {
             RecordsHeap++;
@@ -253,7 +270,7 @@ internal sealed unsafe partial class HotnessTable : IDisposable
         // stale made apply thrash once a heap filled with candidates: each push paid a full pass
         // (200 ms over a 64 Mi-page table) to free a handful of slots. Below the bar the push is
         // dropped (kpromoted_dropped), as it is when nothing is stale.
-        if (heap.Count - _candidatesOfNode[target] >= Math.Max(1, heap.Capacity / CompactionFraction))
+        if (CompactionPays(heap.Count, heap.Capacity, target))
         {
             var filter = new ValidEntry(this, target);
             StaleDiscarded += heap.Compact(ref filter);
@@ -267,6 +284,11 @@ internal sealed unsafe partial class HotnessTable : IDisposable
         HeapFullDropped++;
         return false;
     }
+
+    // The heap and the stacks compact under one rule: when at least 1/16 of the capacity can be
+    // stale (entries beyond one per candidate of the node).
+    private bool CompactionPays(long count, long capacity, int target) =>
+        count - _candidatesOfNode[target] >= Math.Max(1, capacity / CompactionFraction);
 
     private bool IsValidEntry(ulong key, int target)
     {
@@ -290,7 +312,10 @@ internal sealed unsafe partial class HotnessTable : IDisposable
             return ExtractFromBitmaps(target, pages, wordsOut, nowMs);
         }
 
-        if (unchecked((uint)target) >= (uint)_heaps.Length || _heaps[target] is not { } heap)
+        CandidateHeap? heap = null;
+        CandidateStacks? stacks = null;
+        if (_stacks is not null ? !TryGetStacks(target, out stacks)
+            : unchecked((uint)target) >= (uint)_heaps.Length || (heap = _heaps[target]) is null)
         {
             return 0;
         }
@@ -304,47 +329,79 @@ internal sealed unsafe partial class HotnessTable : IDisposable
         Span<ulong> keys = MemoryMarshal.Cast<long, ulong>(pages);
         while (count < pages.Length)
         {
-            int popped = count;
-            while (popped < pages.Length && heap.TryPop(out ulong key))
-            {
-                keys[popped++] = key;
-                if (Sse.IsSupported)
-                {
-                    Prefetch(CandidateHeap.KeyPage(key));
-                }
-            }
-
+            int popped = stacks is not null ? PopFromStacks(stacks, keys, count) : PopFromHeap(heap!, keys, count);
             if (popped == count)
             {
                 break;
             }
 
-            for (int i = count; i < popped; i++)
-            {
-                ulong key = keys[i];
-                if (!IsValidEntry(key, target))
-                {
-                    StaleDiscarded++;
-                    continue;
-                }
-
-                long page = CandidateHeap.KeyPage(key);
-                uint w = _wordBase[page];
-                ClearCandidate(page);
-                if (PageWord.Frequency(w) < _threshold || PageWord.Elapsed(now, PageWord.Time(w)) > (int)_window)
-                {
-                    ColdAtExtraction++;
-                    continue;
-                }
-
-                pages[count] = page; // count <= i: never overwrites a key not yet read
-                wordsOut[count] = w;
-                count++;
-            }
+            count = AcceptRound(target, keys, count, popped, pages, wordsOut, now, stacks is not null ? StackPrefetchDistance : 0);
         }
 
         Extracted += count;
-        SortHottestFirst(pages[..count], wordsOut[..count], now);
+        if (stacks is not null)
+        {
+            SortStackBatch(target, pages[..count], wordsOut[..count], now);
+        }
+        else
+        {
+            SortHottestFirst(pages[..count], wordsOut[..count], now);
+        }
+        return count;
+    }
+
+    // Pops keys into keys[count..] until it is full or the heap is empty, prefetching each key's
+    // word and candidate bits as it comes; returns the end of the round.
+    private int PopFromHeap(CandidateHeap heap, Span<ulong> keys, int count)
+    {
+        int popped = count;
+        while (popped < keys.Length && heap.TryPop(out ulong key))
+        {
+            keys[popped++] = key;
+            if (Sse.IsSupported)
+            {
+                Prefetch(CandidateHeap.KeyPage(key));
+            }
+        }
+
+        return popped;
+    }
+
+    // Validates and re-checks the round keys[count..popped] in pop order, moving the pages taken to
+    // pages[count..] (the same memory: count <= i, so a key is read before its place is written);
+    // returns the new count. With ahead > 0 it prefetches the table lines of the key that many
+    // places ahead (the heap's pops prefetched theirs already: it passes 0).
+    private int AcceptRound(int target, Span<ulong> keys, int count, int popped, Span<long> pages, Span<uint> wordsOut, uint now, int ahead)
+    {
+        bool prefetch = ahead > 0 && Sse.IsSupported;
+        for (int i = count; i < popped; i++)
+        {
+            if (prefetch && i + ahead < popped)
+            {
+                Prefetch(CandidateHeap.KeyPage(keys[i + ahead]));
+            }
+
+            ulong key = keys[i];
+            if (!IsValidEntry(key, target))
+            {
+                StaleDiscarded++;
+                continue;
+            }
+
+            long page = CandidateHeap.KeyPage(key);
+            uint w = _wordBase[page];
+            ClearCandidate(page);
+            if (PageWord.Frequency(w) < _threshold || PageWord.Elapsed(now, PageWord.Time(w)) > (int)_window)
+            {
+                ColdAtExtraction++;
+                continue;
+            }
+
+            pages[count] = page; // count <= i: never overwrites a key not yet read
+            wordsOut[count] = w;
+            count++;
+        }
+
         return count;
     }
 
@@ -453,6 +510,7 @@ internal sealed unsafe partial class HotnessTable : IDisposable
         _words.Dispose();
         _candidates.Dispose();
         _bitmaps?.Dispose();
+        DisposeStacks();
         foreach (CandidateHeap? h in _heaps)
         {
             h?.Dispose();

@@ -50,8 +50,8 @@ public sealed class EngineTunables
         new("scan_delay_ms", 0, 3_600_000, 1000, TunableScope.Runtime, "Wait before the first scan of a newly watched process."),
         new("ring_capacity", 1024, 1 << 24, 1 << 16, TunableScope.StartOnly, "Records per record ring, per producer thread and per CPU (rounded up to a power of two)."),
         new("producer_rings", 0, 4096, 16, TunableScope.StartOnly, "Producer threads with a ring of their own (16 B per record of ring_capacity each, allocated at a thread's first report); further threads share the per-CPU rings; 0 = per-CPU rings only."),
-        new("max_candidates", 1024, 1L << 30, 1 << 20, TunableScope.StartOnly, "Candidate entries per top-tier target node (heap selection; candidate bitmaps have no limit)."),
-        new("selection", 0, 1, 0, TunableScope.StartOnly, "How candidates are kept: 0 = a max-heap per top-tier node (pghot; max_candidates entries), 1 = per-frequency page bitmaps per top-tier node (no heap, no limit; +0.89 B per tracked page per top-tier node)."),
+        new("max_candidates", 1024, 1L << 30, 1 << 20, TunableScope.StartOnly, "Candidate entries per top-tier target node (heap and stack selection, 8 B each; candidate bitmaps have no limit)."),
+        new("selection", 0, 2, 2, TunableScope.StartOnly, "How candidates are kept: 0 = a max-heap per top-tier node (pghot; max_candidates entries), 1 = per-frequency page bitmaps per top-tier node (no heap, no limit; +0.89 B per tracked page per top-tier node), 2 = per-frequency LIFO stacks per top-tier node sharing max_candidates entries (the heap's keys and limit; no sift, latest push first within a frequency; the default)."),
         new("max_tracked_pages", 0, 1L << 40, 0, TunableScope.StartOnly, "Table capacity in pages; 0 = the lower tiers' capacity from the topology (at least 1 Mi pages)."),
     ]);
 

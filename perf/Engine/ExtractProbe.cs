@@ -18,7 +18,7 @@ internal static class ExtractProbe
     /// <summary>Runs the probe; prints one line per strategy.</summary>
     public static int Run(int rounds)
     {
-        foreach (CandidateSelection selection in new[] { CandidateSelection.Bitmap, CandidateSelection.Heap })
+        foreach (CandidateSelection selection in new[] { CandidateSelection.Bitmap, CandidateSelection.Heap, CandidateSelection.Stacks })
         {
             using HotPageEngine engine = ExtractBenchmarks.CreatePrimedEngine(selection);
 

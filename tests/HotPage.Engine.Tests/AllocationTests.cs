@@ -8,6 +8,7 @@ namespace HotPage.Engine.Tests;
 
 [TestFixture(CandidateSelection.Heap)]
 [TestFixture(CandidateSelection.Bitmap)]
+[TestFixture(CandidateSelection.Stacks)]
 [NonParallelizable]
 public class AllocationTests(CandidateSelection selection)
 {

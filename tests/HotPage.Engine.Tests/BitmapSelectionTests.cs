@@ -85,6 +85,7 @@ public class BitmapSelectionTests
     public void EachTopTierNodeGetsSevenBitmapsAndNoHeap()
     {
         EngineTunables heapTunables = EngineFixture.SmallTunables();
+        heapTunables.Set("selection", (long)CandidateSelection.Heap); // what the bitmaps' memory is compared with
         using HotPageEngine heap = EngineFixture.Create(tunables: heapTunables);
         using HotPageEngine bitmap = Create();
         using var one = new PageBitmap(bitmap.Capacity);

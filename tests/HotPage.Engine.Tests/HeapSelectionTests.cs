@@ -1,16 +1,29 @@
+using HotPage.Engine.Selection;
 using HotPage.Engine.Tables;
+using HotPage.Engine.Tunables;
 using NUnit.Framework;
 
 namespace HotPage.Engine.Tests;
 
-/// <summary>What only the heap strategy has: a capacity (<c>max_candidates</c>), stale entries and their compaction.</summary>
-[TestFixture]
-public class HeapSelectionTests
+/// <summary>
+/// What the heap and the stack strategies have and the bitmaps do not: a capacity
+/// (<c>max_candidates</c>), stale entries and their compaction, under the same rules and counts.
+/// </summary>
+[TestFixture(CandidateSelection.Heap)]
+[TestFixture(CandidateSelection.Stacks)]
+public class HeapSelectionTests(CandidateSelection selection)
 {
+    private EngineTunables Tunables(long maxCandidates)
+    {
+        EngineTunables t = EngineFixture.SmallTunables(maxCandidates: maxCandidates);
+        t.Set("selection", (long)selection);
+        return t;
+    }
+
     [Test]
     public void AFullCandidateHeapDropsAndCountsInsteadOfGrowing()
     {
-        var tunables = EngineFixture.SmallTunables(maxCandidates: 1024);
+        var tunables = Tunables(maxCandidates: 1024);
         using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
         for (int page = 0; page < 1500; page++)
         {
@@ -27,7 +40,7 @@ public class HeapSelectionTests
     [Test]
     public void StaleHeapEntriesAreCompactedWhenTheHeapFills()
     {
-        var tunables = EngineFixture.SmallTunables(maxCandidates: 1024);
+        var tunables = Tunables(maxCandidates: 1024);
         using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
         // The same 200 pages climb from frequency 2 to 7: each step leaves a stale entry behind.
         for (int round = 0; round < 7; round++)
@@ -49,7 +62,7 @@ public class HeapSelectionTests
     [Test]
     public void AFullHeapCompactsOnlyWhenASixteenthOfItIsStale()
     {
-        var tunables = EngineFixture.SmallTunables(maxCandidates: 1024);
+        var tunables = Tunables(maxCandidates: 1024);
         using HotPageEngine engine = EngineFixture.Create(tunables: tunables);
         for (int page = 0; page < 1000; page++)
         {

@@ -15,6 +15,7 @@ namespace HotPage.Engine.Tests;
 /// </summary>
 [TestFixture(CandidateSelection.Heap)]
 [TestFixture(CandidateSelection.Bitmap)]
+[TestFixture(CandidateSelection.Stacks)]
 public class ReferenceModelTests(CandidateSelection selection)
 {
     private const long Window = 5000;

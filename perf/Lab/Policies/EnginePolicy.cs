@@ -45,20 +45,21 @@ internal sealed class EnginePolicy : IPolicy
 
     /// <summary>pghot's design: the candidate heap with a fixed threshold of 2 in a 5 s window.</summary>
     public static EnginePolicy PghotFixed() =>
-        new("pghot heap, fixed threshold", "the engine + promoter with hot_threshold_auto=0, freq_threshold=2 (pghot's candidate heap)", t =>
+        new("pghot heap, fixed threshold", "the engine + promoter with selection=0, hot_threshold_auto=0, freq_threshold=2 (pghot's candidate heap)", t =>
         {
+            t.Set("selection", (long)CandidateSelection.Heap); // the default is the stacks since selection=2
             t.Set("hot_threshold_auto", 0);
             t.Set("freq_threshold", 2);
         });
 
     /// <summary>
     /// Candidate bitmaps: HotPage's defaults with <c>selection=1</c>, so candidates are marked in a
-    /// bitmap per frequency level (no heap) and extracted from the highest level down. Everything
+    /// bitmap per frequency level (no key stacks) and extracted from the highest level down. Everything
     /// else (threshold 2 with auto-adjust, batch, rate limit, the promoter) is the default, so its
     /// row differs from "HotPage default" only in the selection strategy.
     /// </summary>
     public static EnginePolicy BitmapCandidates() =>
-        new("bitmap candidates", "the engine + promoter with selection=1 (per-frequency candidate bitmaps instead of heaps), other tunables default", t =>
+        new("bitmap candidates", "the engine + promoter with selection=1 (per-frequency candidate bitmaps instead of the default key stacks), other tunables default", t =>
             t.Set("selection", (long)CandidateSelection.Bitmap));
 
     /// <inheritdoc/>

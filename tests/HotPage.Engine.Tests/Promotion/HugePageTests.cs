@@ -10,9 +10,10 @@ namespace HotPage.Engine.Tests.Promotion;
 /// <summary>Decisions at the granularity the kernel moves: a transparent huge page moves whole.</summary>
 [TestFixture(CandidateSelection.Heap)]
 [TestFixture(CandidateSelection.Bitmap)]
+[TestFixture(CandidateSelection.Stacks)]
 public class HugePageTests(CandidateSelection selection)
 {
-    // Every test runs under both selection strategies: the promoter's semantics must not depend on it.
+    // Every test runs under every selection strategy: the promoter's semantics must not depend on it.
     private PromoterFixture Fixture(SimulatedMachine machine, long pages, int lowerNode = 1, Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null) =>
         new(machine, pages, lowerNode, t =>
         {

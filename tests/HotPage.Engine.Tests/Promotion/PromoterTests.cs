@@ -8,9 +8,10 @@ namespace HotPage.Engine.Tests.Promotion;
 
 [TestFixture(CandidateSelection.Heap)]
 [TestFixture(CandidateSelection.Bitmap)]
+[TestFixture(CandidateSelection.Stacks)]
 public class PromoterTests(CandidateSelection selection)
 {
-    // Every test runs under both selection strategies: the promoter's semantics must not depend on it.
+    // Every test runs under every selection strategy: the promoter's semantics must not depend on it.
     private PromoterFixture Fixture(SimulatedMachine machine, long pages, int lowerNode = 1, Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null) =>
         new(machine, pages, lowerNode, t =>
         {
