@@ -30,27 +30,12 @@ public partial class ExtractBenchmarks
     }
 
     [IterationSetup(Target = nameof(EngineBitmapExtract512))]
-    public void RequeueBitmapEngine()
-    {
-        for (int s = 0; s < Math.Min(_slot, Invocations); s++)
-        {
-            foreach (PromotionCandidate c in _bitmapCandidates.AsSpan(s * Batch, _written[s]))
-            {
-                _bitmapEngine!.Requeue(c.Page);
-            }
-        }
-
-        _slot = 0;
-    }
+    public void RequeueBitmapEngine() => RequeueExtracted(_bitmapEngine!, _bitmapCandidates);
 
     [GlobalCleanup(Target = nameof(EngineBitmapExtract512))]
     public void CleanupBitmapEngine() => _bitmapEngine?.Dispose();
 
     /// <summary>HotPage <c>ExtractCandidates</c> with <c>selection=1</c>: take marked pages from the highest frequency level down, re-check, resolve addresses, sort hottest first.</summary>
     [Benchmark]
-    public int EngineBitmapExtract512()
-    {
-        int s = _slot++ & (Invocations - 1);
-        return _written[s] = _bitmapEngine!.ExtractCandidates(0, _bitmapCandidates.AsSpan(s * Batch, Batch), NowMs);
-    }
+    public int EngineBitmapExtract512() => ExtractInto(_bitmapEngine!, _bitmapCandidates);
 }

@@ -27,27 +27,12 @@ public partial class ExtractBenchmarks
     }
 
     [IterationSetup(Target = nameof(EngineStacksExtract512))]
-    public void RequeueStacksEngine()
-    {
-        for (int s = 0; s < Math.Min(_slot, Invocations); s++)
-        {
-            foreach (PromotionCandidate c in _stacksCandidates.AsSpan(s * Batch, _written[s]))
-            {
-                _stacksEngine!.Requeue(c.Page);
-            }
-        }
-
-        _slot = 0;
-    }
+    public void RequeueStacksEngine() => RequeueExtracted(_stacksEngine!, _stacksCandidates);
 
     [GlobalCleanup(Target = nameof(EngineStacksExtract512))]
     public void CleanupStacksEngine() => _stacksEngine?.Dispose();
 
     /// <summary>HotPage <c>ExtractCandidates</c> with <c>selection=2</c>: pop runs from the highest frequency's stack down, validate, re-check, resolve addresses, sort hottest first.</summary>
     [Benchmark]
-    public int EngineStacksExtract512()
-    {
-        int s = _slot++ & (Invocations - 1);
-        return _written[s] = _stacksEngine!.ExtractCandidates(0, _stacksCandidates.AsSpan(s * Batch, Batch), NowMs);
-    }
+    public int EngineStacksExtract512() => ExtractInto(_stacksEngine!, _stacksCandidates);
 }

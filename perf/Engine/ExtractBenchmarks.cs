@@ -137,17 +137,29 @@ public partial class ExtractBenchmarks
     }
 
     [IterationSetup(Target = nameof(EngineExtract512))]
-    public void RequeueEngine()
+    public void RequeueEngine() => RequeueExtracted(_engine!, _candidates);
+
+    // What every engine benchmark's iteration setup does: put back what the last iteration's
+    // extractions took (the batches in candidates, _written[s] of each), so each iteration starts
+    // from the primed state.
+    private void RequeueExtracted(HotPageEngine engine, PromotionCandidate[] candidates)
     {
         for (int s = 0; s < Math.Min(_slot, Invocations); s++)
         {
-            foreach (PromotionCandidate c in _candidates.AsSpan(s * Batch, _written[s]))
+            foreach (PromotionCandidate c in candidates.AsSpan(s * Batch, _written[s]))
             {
-                _engine!.Requeue(c.Page);
+                engine.Requeue(c.Page);
             }
         }
 
         _slot = 0;
+    }
+
+    // One engine extraction into the next batch slot of candidates, its count kept for the requeue.
+    private int ExtractInto(HotPageEngine engine, PromotionCandidate[] candidates)
+    {
+        int s = _slot++ & (Invocations - 1);
+        return _written[s] = engine.ExtractCandidates(0, candidates.AsSpan(s * Batch, Batch), NowMs);
     }
 
     [IterationSetup(Target = nameof(PghotExtract512))]
@@ -181,9 +193,5 @@ public partial class ExtractBenchmarks
 
     /// <summary>HotPage <c>ExtractCandidates</c>: pop, validate, re-check, resolve addresses, sort hottest first.</summary>
     [Benchmark]
-    public int EngineExtract512()
-    {
-        int s = _slot++ & (Invocations - 1);
-        return _written[s] = _engine!.ExtractCandidates(0, _candidates.AsSpan(s * Batch, Batch), NowMs);
-    }
+    public int EngineExtract512() => ExtractInto(_engine!, _candidates);
 }

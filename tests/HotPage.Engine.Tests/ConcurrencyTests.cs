@@ -7,11 +7,6 @@ namespace HotPage.Engine.Tests;
 [NonParallelizable]
 public class ConcurrencyTests
 {
-    private sealed class ProducerTally
-    {
-        public long Calls, Recorded, Dropped, Rejected;
-    }
-
     // producerRings: 16 gives every producer its own ring, 0 puts all on the shared per-CPU rings,
     // 4 mixes both kinds (four threads own a ring, the others share).
     [TestCase(8, 1024, 16)]
@@ -23,27 +18,11 @@ public class ConcurrencyTests
     {
         using HotPageEngine engine = EngineFixture.Create(tunables: EngineFixture.SmallTunables(ringCapacity, producerRings: producerRings));
         const int PerProducer = 200_000;
-        var tallies = new ProducerTally[producers];
-        using var start = new Barrier(producers + 1);
-        bool done = false;
-        long drainedWhileRunning = 0;
-        var consumer = new Thread(() =>
+        var c = ConservationHarness.Run(engine, producers, (p, tally, ready) =>
         {
-            start.SignalAndWait();
-            while (!Volatile.Read(ref done))
-            {
-                drainedWhileRunning += engine.Drain(5000);
-                // Snapshots taken while producers run must balance too.
-                var c = engine.GetCounters();
-                Assert.That(c["pghot_recorded_accesses"], Is.EqualTo(c["pghot_records_applied"] + c["pghot_records_inflight"] + c["pghot_ring_dropped"] + c["pghot_rejected"]));
-            }
-        });
-        var threads = Enumerable.Range(0, producers).Select(p => new Thread(() =>
-        {
-            var tally = tallies[p] = new ProducerTally();
             var rng = new Random(p);
             var batch = new AccessRecord[37];
-            start.SignalAndWait();
+            ready();
             for (int i = 0; i < PerProducer;)
             {
                 if (rng.Next(4) == 0)
@@ -54,53 +33,17 @@ public class ConcurrencyTests
                         batch[b] = new AccessRecord(kind == 0 ? 12UL : EngineFixture.Addr(rng.Next(EngineFixture.Pages)), kind == 1 ? 9 : 0, AccessSource.Application, (ulong)(1 + i));
                     }
 
-                    BatchResult r = engine.RecordAccesses(batch);
-                    tally.Calls += batch.Length;
-                    tally.Recorded += r.Recorded;
-                    tally.Dropped += r.Dropped;
-                    tally.Rejected += r.Rejected;
+                    tally.Count(engine.RecordAccesses(batch), batch.Length);
                     i += batch.Length;
                 }
                 else
                 {
                     int kind = rng.Next(50);
-                    RecordResult r = engine.RecordAccess(EngineFixture.Addr(rng.Next(EngineFixture.Pages)), kind == 1 ? 9 : 0, kind == 2 ? AccessSource.None : AccessSource.SoftDirty, (ulong)(1 + i));
-                    tally.Calls++;
-                    switch (r)
-                    {
-                        case RecordResult.Recorded: tally.Recorded++; break;
-                        case RecordResult.Dropped: tally.Dropped++; break;
-                        default: tally.Rejected++; break;
-                    }
-
+                    tally.Count(engine.RecordAccess(EngineFixture.Addr(rng.Next(EngineFixture.Pages)), kind == 1 ? 9 : 0, kind == 2 ? AccessSource.None : AccessSource.SoftDirty, (ulong)(1 + i)));
                     i++;
                 }
             }
-        })).ToArray();
-        foreach (var t in threads)
-        {
-            t.Start();
-        }
-
-        consumer.Start();
-        foreach (var t in threads)
-        {
-            t.Join();
-        }
-
-        Volatile.Write(ref done, true);
-        consumer.Join();
-        long drainedAtEnd = engine.Drain();
-
-        var c = engine.GetCounters();
-        long calls = tallies.Sum(t => t.Calls);
-        Assert.That(c["pghot_recorded_accesses"], Is.EqualTo(calls), "every call is counted once");
-        Assert.That(c["pghot_records_inflight"], Is.EqualTo(0), "quiescent after the last drain");
-        Assert.That(c["pghot_records_applied"], Is.EqualTo(tallies.Sum(t => t.Recorded)), "every accepted report was applied");
-        Assert.That(c["pghot_records_applied"], Is.EqualTo(drainedWhileRunning + drainedAtEnd));
-        Assert.That(c["pghot_ring_dropped"], Is.EqualTo(tallies.Sum(t => t.Dropped)), "drops the producers saw are the drops counted");
-        Assert.That(c["pghot_rejected"], Is.EqualTo(tallies.Sum(t => t.Rejected)));
-        Assert.That(c["pghot_records_applied"] + c["pghot_ring_dropped"] + c["pghot_rejected"], Is.EqualTo(calls));
+        });
         long bySource = c["pghot_recorded_appreports"] + c["pghot_recorded_softdirty"];
         Assert.That(bySource, Is.EqualTo(c["pghot_records_applied"]));
         if (ringCapacity == 1024)

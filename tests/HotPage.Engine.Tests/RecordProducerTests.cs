@@ -377,11 +377,6 @@ public class RecordProducerTests
         Assert.DoesNotThrow(shared.Dispose);
     }
 
-    private sealed class Tally
-    {
-        public long Calls, Recorded, Dropped, Rejected;
-    }
-
     // producerRings 16: every thread's handle has a ring of its own; 3: three do, the others record on the per-CPU rings.
     [TestCase(8, 1024, 16)]
     [TestCase(10, 1024, 3)]
@@ -390,29 +385,14 @@ public class RecordProducerTests
     {
         using HotPageEngine engine = EngineFixture.Create(tunables: EngineFixture.SmallTunables(ringCapacity, producerRings: producerRings));
         const int PerProducer = 200_000;
-        var tallies = new Tally[producers];
         var ownRing = new bool[producers];
-        using var start = new Barrier(producers + 1);
-        bool done = false;
-        long drainedWhileRunning = 0;
-        var consumer = new Thread(() =>
+        var c = ConservationHarness.Run(engine, producers, (p, tally, ready) =>
         {
-            start.SignalAndWait();
-            while (!Volatile.Read(ref done))
-            {
-                drainedWhileRunning += engine.Drain(5000);
-                var c = engine.GetCounters();
-                Assert.That(c["pghot_recorded_accesses"], Is.EqualTo(c["pghot_records_applied"] + c["pghot_records_inflight"] + c["pghot_ring_dropped"] + c["pghot_rejected"]));
-            }
-        });
-        var threads = Enumerable.Range(0, producers).Select(p => new Thread(() =>
-        {
-            var tally = tallies[p] = new Tally();
             var rng = new Random(p);
             var batch = new AccessRecord[41];
             using RecordProducer producer = engine.OpenProducer();
             ownRing[p] = producer.HasOwnRing;
-            start.SignalAndWait();
+            ready();
             for (int i = 0; i < PerProducer;)
             {
                 if (rng.Next(4) == 0)
@@ -422,53 +402,17 @@ public class RecordProducerTests
                         batch[b] = RandomReport(rng).Record;
                     }
 
-                    BatchResult r = producer.RecordBatch(batch);
-                    tally.Calls += batch.Length;
-                    tally.Recorded += r.Recorded;
-                    tally.Dropped += r.Dropped;
-                    tally.Rejected += r.Rejected;
+                    tally.Count(producer.RecordBatch(batch), batch.Length);
                     i += batch.Length;
                 }
                 else
                 {
                     AccessRecord a = RandomReport(rng).Record;
-                    RecordResult r = producer.Record(a.Address, a.Nid, a.Source, a.TimeMs);
-                    tally.Calls++;
-                    switch (r)
-                    {
-                        case RecordResult.Recorded: tally.Recorded++; break;
-                        case RecordResult.Dropped: tally.Dropped++; break;
-                        default: tally.Rejected++; break;
-                    }
-
+                    tally.Count(producer.Record(a.Address, a.Nid, a.Source, a.TimeMs));
                     i++;
                 }
             }
-        })).ToArray();
-        foreach (var t in threads)
-        {
-            t.Start();
-        }
-
-        consumer.Start();
-        foreach (var t in threads)
-        {
-            t.Join();
-        }
-
-        Volatile.Write(ref done, true);
-        consumer.Join();
-        long drainedAtEnd = engine.Drain();
-
-        var c = engine.GetCounters();
-        long calls = tallies.Sum(t => t.Calls);
-        Assert.That(c["pghot_recorded_accesses"], Is.EqualTo(calls), "every call is counted once");
-        Assert.That(c["pghot_records_inflight"], Is.EqualTo(0));
-        Assert.That(c["pghot_records_applied"], Is.EqualTo(tallies.Sum(t => t.Recorded)), "every accepted report was applied");
-        Assert.That(c["pghot_records_applied"], Is.EqualTo(drainedWhileRunning + drainedAtEnd));
-        Assert.That(c["pghot_ring_dropped"], Is.EqualTo(tallies.Sum(t => t.Dropped)));
-        Assert.That(c["pghot_rejected"], Is.EqualTo(tallies.Sum(t => t.Rejected)));
-        Assert.That(c["pghot_records_applied"] + c["pghot_ring_dropped"] + c["pghot_rejected"], Is.EqualTo(calls));
+        });
         Assert.That(ownRing.Count(o => o), Is.EqualTo(Math.Min(producers, producerRings)), "handles got rings up to producer_rings, the others shared");
         if (ringCapacity == 1024)
         {
