@@ -73,27 +73,36 @@ internal sealed unsafe partial class HotnessTable : IDisposable
         }
 
         Capacity = capacity;
-        _words = new NativeArray<uint>(capacity, counter, "the hotness table");
-        _candidates = new NativeArray<ulong>((capacity + 63) / 64, counter, "the candidate bits");
-        _wordBase = _words.Pointer;
-        _candidateBase = _candidates.Pointer;
         _heaps = new CandidateHeap?[nodeIdLimit];
         _candidatesOfNode = new long[nodeIdLimit];
-        if (selection == CandidateSelection.Bitmap)
+        // Each allocation below can fail (out of memory, or a candidate structure refusing its
+        // size): free what was allocated before it, or the engine's native memory leaks.
+        try
         {
-            _bitmaps = CreateBitmaps(capacity, topTierNodes, nodeIdLimit, counter);
-            return;
+            _words = new NativeArray<uint>(capacity, counter, "the hotness table");
+            _candidates = new NativeArray<ulong>((capacity + 63) / 64, counter, "the candidate bits");
+            _wordBase = _words.Pointer;
+            _candidateBase = _candidates.Pointer;
+            if (selection == CandidateSelection.Bitmap)
+            {
+                _bitmaps = CreateBitmaps(capacity, topTierNodes, nodeIdLimit, counter);
+            }
+            else if (selection == CandidateSelection.Stacks)
+            {
+                _stacks = CreateStacks(topTierNodes, nodeIdLimit, maxCandidates, counter);
+            }
+            else
+            {
+                foreach (int node in topTierNodes)
+                {
+                    _heaps[node] = new CandidateHeap(maxCandidates, counter);
+                }
+            }
         }
-
-        if (selection == CandidateSelection.Stacks)
+        catch
         {
-            _stacks = CreateStacks(topTierNodes, nodeIdLimit, maxCandidates, counter);
-            return;
-        }
-
-        foreach (int node in topTierNodes)
-        {
-            _heaps[node] = new CandidateHeap(maxCandidates, counter);
+            Dispose();
+            throw;
         }
     }
 
@@ -507,8 +516,8 @@ internal sealed unsafe partial class HotnessTable : IDisposable
 
     public void Dispose()
     {
-        _words.Dispose();
-        _candidates.Dispose();
+        _words?.Dispose(); // null only when the constructor failed before allocating them
+        _candidates?.Dispose();
         _bitmaps?.Dispose();
         DisposeStacks();
         foreach (CandidateHeap? h in _heaps)

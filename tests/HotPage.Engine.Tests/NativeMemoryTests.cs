@@ -28,6 +28,21 @@ public unsafe class NativeMemoryTests
         Assert.That(counter.Bytes, Is.EqualTo(0));
     }
 
+    // A candidate structure that cannot be allocated (here: far more entries than memory, or than
+    // the stacks take) fails the table's constructor after its words and bits were allocated: the
+    // constructor must free them, or every failed engine start would leak the table.
+    [TestCase(CandidateSelection.Heap)]
+    [TestCase(CandidateSelection.Stacks)]
+    public void ATableWhoseCandidateStructureFailsToAllocateFreesWhatItHadAllocated(CandidateSelection selection)
+    {
+        var counter = new NativeMemoryCounter();
+        Assert.That(
+            () => new HotPage.Engine.Tables.HotnessTable(1 << 20, [0], 2, maxCandidates: 1L << 45, counter, selection),
+            Throws.InstanceOf<OutOfMemoryException>().Or.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(counter.Allocations, Is.EqualTo(0), "no native allocation outlives the failed constructor");
+        Assert.That(counter.Bytes, Is.EqualTo(0));
+    }
+
     [Test]
     public void SmallArraysAreNotAdvised()
     {
