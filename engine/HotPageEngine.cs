@@ -1083,47 +1083,20 @@ public sealed class HotPageEngine : IDisposable
         lock (_consumerLock)
         {
             ProducerRing[] producerRings = Volatile.Read(ref _producerRings);
-            long head = 0;
-            foreach (RecordRing r in _rings)
-            {
-                head += r.Dequeued;
-            }
-
-            foreach (ProducerRing r in producerRings)
-            {
-                head += r.Dequeued;
-            }
-
-            long tail = 0, dropped = 0, rs = 0, rn = 0, ra = 0;
-            foreach (RecordRing r in _rings)
-            {
-                // Rejections and drops first, then tails: a producer bumps one of them, so every
-                // report already in a component is in the total we compute from the same reads.
-                dropped += r.Dropped;
-                rs += r.RejectedSource;
-                rn += r.RejectedNode;
-                ra += r.RejectedAddress;
-                tail += r.Enqueued;
-            }
-
-            foreach (ProducerRing r in producerRings)
-            {
-                dropped += r.Dropped;
-                rs += r.RejectedSource;
-                rn += r.RejectedNode;
-                ra += r.RejectedAddress;
-                tail += r.Enqueued;
-            }
-
-            long rejected = rs + rn + ra;
-            Add("pghot_recorded_accesses", tail + dropped + rejected);
-            Add("pghot_records_applied", head);
-            Add("pghot_records_inflight", tail - head);
-            Add("pghot_ring_dropped", dropped);
+            var rings = default(RingTotals);
+            rings.AddDequeued(_rings);
+            rings.AddDequeued(producerRings);
+            rings.AddProduced(_rings);
+            rings.AddProduced(producerRings);
+            long rejected = rings.Rejected;
+            Add("pghot_recorded_accesses", rings.Enqueued + rings.Dropped + rejected);
+            Add("pghot_records_applied", rings.Dequeued);
+            Add("pghot_records_inflight", rings.Enqueued - rings.Dequeued);
+            Add("pghot_ring_dropped", rings.Dropped);
             Add("pghot_rejected", rejected);
-            Add("pghot_rejected_source", rs);
-            Add("pghot_rejected_node", rn);
-            Add("pghot_rejected_address", ra);
+            Add("pghot_rejected_source", rings.RejectedSource);
+            Add("pghot_rejected_node", rings.RejectedNode);
+            Add("pghot_rejected_address", rings.RejectedAddress);
             Add("pghot_skipped_toptier", _table.SkippedTopTier);
             for (uint s = 1; s <= AccessSources.Max; s++)
             {

@@ -62,7 +62,7 @@ internal struct ProducerRingHeader
 /// count for a while), so conservation no longer balances. Freeing the ring (the engine's
 /// <c>Dispose</c>) while a producer still writes is a use after free: producers must have stopped.
 /// </remarks>
-internal sealed unsafe class ProducerRing : IDisposable
+internal sealed unsafe class ProducerRing : IDisposable, IRingCounters
 {
     private readonly NativeArray<ProducerRingHeader> _headerArray;
     private readonly NativeArray<StagedRecord> _slotArray;
@@ -136,21 +136,7 @@ internal sealed unsafe class ProducerRing : IDisposable
     public void CountRejectedAddress() => Volatile.Write(ref _header->RejectedAddress, _header->RejectedAddress + 1);
 
     /// <summary>Counts one rejected record by its cause (<see cref="RecordResult.InvalidSource"/>, <c>InvalidNode</c> or <c>OutsideTrackedMemory</c>).</summary>
-    public void CountRejected(RecordResult cause)
-    {
-        switch (cause)
-        {
-            case RecordResult.InvalidSource:
-                CountRejectedSource();
-                break;
-            case RecordResult.InvalidNode:
-                CountRejectedNode();
-                break;
-            default:
-                CountRejectedAddress();
-                break;
-        }
-    }
+    public void CountRejected(RecordResult cause) => RingCounters.CountRejected(this, cause);
 
     public void CountDropped(long count) => Volatile.Write(ref _header->Dropped, _header->Dropped + count);
 

@@ -105,7 +105,7 @@ internal struct RingHeader
 /// </list>
 /// Hence <c>Tail</c> counts records enqueued, <c>Head</c> records dequeued, and <c>Tail − Head</c> those in flight.
 /// </remarks>
-internal sealed unsafe class RecordRing : IDisposable
+internal sealed unsafe class RecordRing : IDisposable, IRingCounters
 {
     private readonly NativeArray<RingHeader> _headerArray;
     private readonly NativeArray<RingSlot> _slotArray;
@@ -159,21 +159,7 @@ internal sealed unsafe class RecordRing : IDisposable
     public void CountRejectedAddress() => Interlocked.Increment(ref _header->RejectedAddress);
 
     /// <summary>Counts one rejected record by its cause (<see cref="RecordResult.InvalidSource"/>, <c>InvalidNode</c> or <c>OutsideTrackedMemory</c>).</summary>
-    public void CountRejected(RecordResult cause)
-    {
-        switch (cause)
-        {
-            case RecordResult.InvalidSource:
-                CountRejectedSource();
-                break;
-            case RecordResult.InvalidNode:
-                CountRejectedNode();
-                break;
-            default:
-                CountRejectedAddress();
-                break;
-        }
-    }
+    public void CountRejected(RecordResult cause) => RingCounters.CountRejected(this, cause);
 
     public void CountDropped(long count) => Interlocked.Add(ref _header->Dropped, count);
 
