@@ -50,6 +50,17 @@ static uint8_t *map_pages(unsigned pages)
     return p;
 }
 
+/* recs[0..PAGES) one good record per page of the region at a; then 3 bad ones: an unknown node,
+ * an unknown source, an address outside every region. */
+static void fill_good_then_bad(hotpage_record_t *recs, uint64_t a)
+{
+    for (unsigned i = 0; i < PAGES; i++)
+        recs[i] = (hotpage_record_t){ a + i * PAGE, HOTPAGE_NUMA_NO_NODE, HOTPAGE_SOURCE_APPLICATION, 0 };
+    recs[PAGES] = (hotpage_record_t){ a, 99, 1, 0 };
+    recs[PAGES + 1] = (hotpage_record_t){ a, -1, 42, 0 };
+    recs[PAGES + 2] = (hotpage_record_t){ 8192, -1, 1, 0 };
+}
+
 static void test_open_close_defaults(void)
 {
     hotpage_t *h = (hotpage_t *)1;
@@ -138,11 +149,7 @@ static void test_record_and_refusals(void)
 
     /* Batch: 64 good, 3 bad. */
     hotpage_record_t recs[PAGES + 3];
-    for (unsigned i = 0; i < PAGES; i++)
-        recs[i] = (hotpage_record_t){ a + i * PAGE, HOTPAGE_NUMA_NO_NODE, HOTPAGE_SOURCE_APPLICATION, 0 };
-    recs[PAGES] = (hotpage_record_t){ a, 99, 1, 0 };
-    recs[PAGES + 1] = (hotpage_record_t){ a, -1, 42, 0 };
-    recs[PAGES + 2] = (hotpage_record_t){ 8192, -1, 1, 0 };
+    fill_good_then_bad(recs, a);
     int rc = hotpage_record_batch(h, recs, PAGES);
     CHECK(rc == (int)PAGES, "batch of 64 -> %d queued", rc);
     hotpage_batch_result_t br;
@@ -187,11 +194,7 @@ static void test_producer(void)
     CHECK(hotpage_producer_record(NULL, a, -1, 1, 0) == HOTPAGE_E_INVAL, "record(NULL producer) -> E_INVAL");
 
     hotpage_record_t recs[PAGES + 3];
-    for (unsigned i = 0; i < PAGES; i++)
-        recs[i] = (hotpage_record_t){ a + i * PAGE, HOTPAGE_NUMA_NO_NODE, HOTPAGE_SOURCE_APPLICATION, 0 };
-    recs[PAGES] = (hotpage_record_t){ a, 99, 1, 0 };
-    recs[PAGES + 1] = (hotpage_record_t){ a, -1, 42, 0 };
-    recs[PAGES + 2] = (hotpage_record_t){ 8192, -1, 1, 0 };
+    fill_good_then_bad(recs, a);
     hotpage_batch_result_t br = { 9, 9, 9, 0 };
     int rc = hotpage_producer_record_batch(p, recs, PAGES + 3, &br);
     CHECK(rc == (int)PAGES && br.recorded == PAGES && br.rejected == 3 && br.dropped == 0, "batch of 64 good, 3 bad -> %d queued, %u rejected", rc, br.rejected);
