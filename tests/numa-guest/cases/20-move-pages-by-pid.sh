@@ -5,10 +5,7 @@
 tiered --total-mib "$WL_TOTAL_MIB" --hot-mib "$WL_HOT_MIB" --seconds 3 --quiet --wait-signal \
     --ranges "$CASE_DIR/ranges" > "$CASE_DIR/wl.out" 2>&1 &
 wl=$!
-if ! wait_line "$CASE_DIR/wl.out" ready 60; then
-    kill -9 $wl 2>/dev/null; sed 's/^/    | /' "$CASE_DIR/wl.out"
-    result "$CASE_NAME" FAIL "workload never became ready"; exit 1
-fi
+await_ready || exit 1
 mv=$(pagemove "$wl" "$CASE_DIR/ranges" hot 0); mrc=$?
 echo "    $mv"
 kill -USR1 $wl

@@ -15,32 +15,15 @@
 # minimum is printed too.
 . /hotpage/lib.sh
 need_embed || exit 0
-# The kernel's per-CPU page lists make MemFree jump by whole refill batches (several MiB here, up to
-# about 20 MiB under pressure), more than the 4 MiB of room this case leaves: shrink them for the
-# case (vm.percpu_pagelist_high_fraction: a large fraction gives each list its minimum, 4 batches),
-# and put the kernel's default (0) back at the end.
-pcp_old=$(cat /proc/sys/vm/percpu_pagelist_high_fraction)
-echo 1048576 > /proc/sys/vm/percpu_pagelist_high_fraction
-trap 'echo "$pcp_old" > /proc/sys/vm/percpu_pagelist_high_fraction' EXIT
+steady_memfree   # MemFree would jump by more than the 4 MiB of room this case leaves
 pct=10; room_kb=4096; slack_kb=512
 tiered-embed --total-mib "$WL_TOTAL_MIB" --hot-mib "$WL_HOT_MIB" --seconds 8 --quiet --wait-signal \
     --headroom-pct "$pct" --hotpage-config '{"tunables": {"max_tracked_pages": 65536, "max_candidates": 65536}}' \
     > "$CASE_DIR/wl.out" 2>&1 &
 wl=$!
-if ! wait_line "$CASE_DIR/wl.out" ready 60; then
-    kill -9 $wl 2>/dev/null; sed 's/^/    | /' "$CASE_DIR/wl.out"
-    result "$CASE_NAME" FAIL "workload never became ready"; exit 0
-fi
+await_ready || exit 0
 reserve=$(lfield "$CASE_DIR/wl.out" hotpage reserve_kb)
-if ! fill_node0 $((reserve + room_kb)); then
-    kill -9 $wl $fill 2>/dev/null
-    result "$CASE_NAME" FAIL "nodefill did not fill node 0 (see its steps above)"; exit 0
-fi
-free0=$(awk '/MemFree:/ {print $4}' /sys/devices/system/node/node0/meminfo)
-kill -USR1 $wl
-wait $wl; wl_rc=$?
-kill -9 $fill 2>/dev/null; wait $fill 2>/dev/null
-sed 's/^/    | /' "$CASE_DIR/wl.out"
+fill_and_release $((reserve + room_kb)) " (see its steps above)" || exit 0
 f=$CASE_DIR/wl.out
 hot=$(field "$f" hot_final); nhot=$(field "$f" hot_pages); cmax=$(field "$f" cold_moved_max)
 wm=$(lfield "$f" counters pgpromote_watermark_rounds); succ=$(lfield "$f" counters pgpromote_success)

@@ -9,9 +9,7 @@
 # (then the case shows nothing the 52 case does not).
 . /hotpage/lib.sh
 need_embed || exit 0
-pcp_old=$(cat /proc/sys/vm/percpu_pagelist_high_fraction)
-echo 1048576 > /proc/sys/vm/percpu_pagelist_high_fraction   # steady MemFree, as in 52
-trap 'echo "$pcp_old" > /proc/sys/vm/percpu_pagelist_high_fraction' EXIT
+steady_memfree
 # Node 0's zone watermarks (pages), summed over its zones.
 set -- $(awk '/^Node/ {n = $2} n == "0," && $1 == "min" {m += $2} n == "0," && $1 == "high" {h += $2} END {print m * 4, h * 4}' /proc/zoneinfo)
 min_kb=$1; high_kb=$2; hot_mib=32; leave_kb=$((high_kb + 8192))
@@ -23,18 +21,8 @@ fi
 tiered-embed --total-mib "$WL_TOTAL_MIB" --hot-mib "$hot_mib" --seconds 8 --quiet --wait-signal --record-ms 20 --headroom-pct 2 \
     --hotpage-config '{"tunables": {"max_tracked_pages": 65536, "max_candidates": 65536}}' > "$CASE_DIR/wl.out" 2>&1 &
 wl=$!
-if ! wait_line "$CASE_DIR/wl.out" ready 60; then
-    kill -9 $wl 2>/dev/null; sed 's/^/    | /' "$CASE_DIR/wl.out"
-    result "$CASE_NAME" FAIL "workload never became ready"; exit 0
-fi
-if ! fill_node0 "$leave_kb"; then
-    kill -9 $wl $fill 2>/dev/null
-    result "$CASE_NAME" FAIL "nodefill did not fill node 0: $k"; exit 0
-fi
-kill -USR1 $wl
-wait $wl; wl_rc=$?
-kill -9 $fill 2>/dev/null; wait $fill 2>/dev/null
-sed 's/^/    | /' "$CASE_DIR/wl.out"
+await_ready || exit 0
+fill_and_release "$leave_kb" ": $k" || exit 0
 f=$CASE_DIR/wl.out
 hot=$(field "$f" hot_final); nhot=$(field "$f" hot_pages); cmax=$(field "$f" cold_moved_max)
 nomem=$(lfield "$f" counters pgpromote_fail_nomem); other=$(lfield "$f" counters pgpromote_fail_other)

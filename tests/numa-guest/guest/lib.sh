@@ -152,3 +152,40 @@ fill_node0() {
     dmesg | grep -A40 'invoked oom-killer' | sed 's/^/    dmesg: /'
     return 1
 }
+
+# steady_memfree: shrinks the kernel's per-CPU page lists for the rest of the case and puts the
+# kernel's value back when the case exits. MemFree jumps by whole refill batches of those lists
+# (several MiB here, up to about 20 MiB under pressure), more than a filled node 0 has room;
+# a large vm.percpu_pagelist_high_fraction gives each list its minimum (4 batches).
+steady_memfree() {
+    pcp_old=$(cat /proc/sys/vm/percpu_pagelist_high_fraction)
+    echo 1048576 > /proc/sys/vm/percpu_pagelist_high_fraction
+    trap 'echo "$pcp_old" > /proc/sys/vm/percpu_pagelist_high_fraction' EXIT
+}
+
+# await_ready: waits for the background workload ($wl, started with --wait-signal, output in
+# $CASE_DIR/wl.out) to print "ready"; otherwise kills it, prints its output and the case's FAIL
+# line, and returns 1.
+await_ready() {
+    wait_line "$CASE_DIR/wl.out" ready 60 && return 0
+    kill -9 $wl 2>/dev/null; sed 's/^/    | /' "$CASE_DIR/wl.out"
+    result "$CASE_NAME" FAIL "workload never became ready"
+    return 1
+}
+
+# fill_and_release LEAVE_KB WHAT: fills node 0 until LEAVE_KB stay free (fill_node0), notes node 0's
+# MemFree then (in $free0), releases the waiting workload, waits for its end ($wl_rc), stops
+# nodefill and prints the workload's output. When node 0 did not fill, kills both, prints the
+# case's FAIL line ending in WHAT and returns 1.
+fill_and_release() {
+    if ! fill_node0 "$1"; then
+        kill -9 $wl $fill 2>/dev/null
+        result "$CASE_NAME" FAIL "nodefill did not fill node 0$2"
+        return 1
+    fi
+    free0=$(awk '/MemFree:/ {print $4}' /sys/devices/system/node/node0/meminfo)
+    kill -USR1 $wl
+    wait $wl; wl_rc=$?
+    kill -9 $fill 2>/dev/null; wait $fill 2>/dev/null
+    sed 's/^/    | /' "$CASE_DIR/wl.out"
+}
