@@ -241,7 +241,12 @@ internal static unsafe class Exports
             return (int)ErrorCode.Inval;
         }
 
-        BatchResult r = inst.Host.Engine.RecordAccesses(0, new ReadOnlySpan<AccessRecord>(records, (int)count));
+        return Report(inst.Host.Engine.RecordAccesses(0, new ReadOnlySpan<AccessRecord>(records, (int)count)), result);
+    }
+
+    // A batch's return value (records queued) and, when the caller asked for it, its whole result.
+    private static int Report(BatchResult r, NativeBatchResult* result)
+    {
         if (result != null)
         {
             *result = new NativeBatchResult { Recorded = (uint)r.Recorded, Dropped = (uint)r.Dropped, Rejected = (uint)r.Rejected };
@@ -362,13 +367,7 @@ internal static unsafe class Exports
                 return (int)ErrorCode.Inval;
             }
 
-            BatchResult r = p.RecordBatch(0, new ReadOnlySpan<AccessRecord>(records, (int)count));
-            if (result != null)
-            {
-                *result = new NativeBatchResult { Recorded = (uint)r.Recorded, Dropped = (uint)r.Dropped, Rejected = (uint)r.Rejected };
-            }
-
-            return r.Recorded;
+            return Report(p.RecordBatch(0, new ReadOnlySpan<AccessRecord>(records, (int)count)), result);
         }
         catch (ObjectDisposedException)
         {
