@@ -206,7 +206,8 @@ public sealed class LinuxPlatform : IMemoryPlatform
             text = eol < 0 ? default : text[(eol + 1)..];
             if (line.StartsWith("Node "u8))
             {
-                node = ParseLeadingNumber(line["Node ".Length..], out _);
+                long id = ParseLeadingNumber(line["Node ".Length..], out bool isNumber);
+                node = isNumber && id <= int.MaxValue ? (int)id : -1;
                 continue;
             }
 
@@ -222,18 +223,20 @@ public sealed class LinuxPlatform : IMemoryPlatform
         }
     }
 
-    private static int ParseLeadingNumber(ReadOnlySpan<byte> text, out bool digits)
+    // The decimal number at the start of text (digits stops at the first non-digit, or before the
+    // value would overflow); digits is false when text does not start with one.
+    private static long ParseLeadingNumber(ReadOnlySpan<byte> text, out bool digits)
     {
         long value = 0;
         int i = 0;
-        while (i < text.Length && text[i] is >= (byte)'0' and <= (byte)'9' && value <= int.MaxValue)
+        while (i < text.Length && text[i] is >= (byte)'0' and <= (byte)'9' && value <= (long.MaxValue - 9) / 10)
         {
             value = (value * 10) + (text[i] - '0');
             i++;
         }
 
         digits = i > 0;
-        return digits && value <= int.MaxValue ? (int)value : -1;
+        return value;
     }
 
     /// <inheritdoc/>
@@ -372,22 +375,7 @@ public sealed class LinuxPlatform : IMemoryPlatform
             return -1;
         }
 
-        long kb = 0;
-        bool digits = false;
-        for (int i = at + "MemFree:".Length; i < text.Length; i++)
-        {
-            byte c = text[i];
-            if (c is >= (byte)'0' and <= (byte)'9')
-            {
-                kb = (kb * 10) + (c - '0');
-                digits = true;
-            }
-            else if (digits || c == '\n')
-            {
-                break;
-            }
-        }
-
+        long kb = ParseLeadingNumber(text[(at + "MemFree:".Length)..].TrimStart(" \t"u8), out bool digits);
         return digits ? kb * 1024 : -1;
     }
 }
