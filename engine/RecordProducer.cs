@@ -22,7 +22,8 @@ namespace HotPage.Engine;
 /// <para><b>Misuse</b> (two threads calling one handle at once) is not detected, and cannot corrupt memory:
 /// the ring's producer stores stay inside its slot array and header, each slot holds two 8-byte
 /// words each written whole, the page word always a table index the region map returned, so the
-/// consumer only ever applies valid records (see <see cref="ProducerRing"/>'s invariants). What the
+/// consumer applies valid records, or on a weakly ordered CPU an unwritten slot that it applies
+/// without faulting (see <see cref="ProducerRing"/>'s invariants). What the
 /// misuse costs: records lost, duplicated or applied twice, and counters off, so the conservation
 /// identity no longer balances.</para>
 /// <para><b>Ring.</b> The ring comes from the engine's pool of producer rings (<c>producer_rings</c>, shared

@@ -57,8 +57,11 @@ internal struct ProducerRingHeader
 /// page word only ever holding an index the region map returned (below the table's capacity, fixed
 /// for the engine's life) and the other word a valid target and source, so a torn slot mixes two
 /// valid records; <see cref="Peek"/> never returns more than <c>Capacity − offset</c> slots and
-/// nothing when <c>Tail ≤ Head</c>. What can go wrong: records lost, duplicated or applied from an
-/// older lap, <c>Tail</c> moving backwards, counters off (lost increments, a negative in-flight
+/// nothing when <c>Tail ≤ Head</c>. On a weakly ordered CPU the consumer could also read a slot
+/// before another thread's stores to it are visible: an earlier lap's record, or zeros (page 0,
+/// target 0) in a slot never written, which the table applies without faulting (a push for a node
+/// without candidates is refused and counted). What can go wrong: records lost, duplicated or
+/// applied from an older lap, <c>Tail</c> moving backwards, counters off (lost increments, a negative in-flight
 /// count for a while), so conservation no longer balances. Freeing the ring (the engine's
 /// <c>Dispose</c>) while a producer still writes is a use after free: producers must have stopped.
 /// </remarks>

@@ -37,6 +37,8 @@ internal sealed unsafe partial class HotnessTable : IDisposable
     private readonly NativeArray<uint> _words;
     private readonly NativeArray<ulong> _candidates;
     private readonly CandidateHeap?[] _heaps;
+    // True exactly for the top-tier nodes: the targets that have a candidate structure.
+    private readonly bool[] _isTarget;
     // Candidates per target node. A candidate has exactly one entry in its node's heap (or stacks)
     // that matches its word; compaction keeps every entry that matches a candidate's word (an old
     // entry can match again after the page's window restarted), so it keeps at least
@@ -74,6 +76,12 @@ internal sealed unsafe partial class HotnessTable : IDisposable
 
         Capacity = capacity;
         _heaps = new CandidateHeap?[nodeIdLimit];
+        _isTarget = new bool[nodeIdLimit];
+        foreach (int node in topTierNodes)
+        {
+            _isTarget[node] = true;
+        }
+
         _candidatesOfNode = new long[nodeIdLimit];
         // Each allocation below can fail (out of memory, or a candidate structure refusing its
         // size): free what was allocated before it, or the engine's native memory leaks.
@@ -254,6 +262,17 @@ internal sealed unsafe partial class HotnessTable : IDisposable
 
     private bool PushEntry(int target, uint freq, uint time, long page)
     {
+        // Every record's target is a top-tier node (the producers map each node to one). A slot the
+        // consumer reads before its producer's stores are visible could say otherwise (page 0,
+        // target 0: possible only with a producer handle used from two threads at once on a weakly
+        // ordered CPU). The push is refused as a full structure's is, instead of faulting the
+        // consumer; the page is then not a candidate. Candidate transitions only: not per record.
+        if (unchecked((uint)target) >= (uint)_isTarget.Length || !_isTarget[target])
+        {
+            HeapFullDropped++;
+            return false;
+        }
+
         if (_bitmaps is not null)
         {
             return MarkInBitmap(target, freq, page);
