@@ -39,7 +39,7 @@ internal static class ApplyProbe
         string[] kinds = Values(args, "--case", ["uniform", "zipf"]);
         string[] sizes = Values(args, "--pages", ["1", "64"]);
         string[] modes = Values(args, "--mode", ["single", "xcore", "pipe"]);
-        Console.WriteLine($"// apply-probe: {rounds} rounds (first {WarmupRounds} dropped); ns per record: min, p10, median, p90; load {LoadAverage()}");
+        Console.WriteLine($"// apply-probe: {rounds} rounds (first {WarmupRounds} dropped); ns per record: min, p10, median, p90; load {ProbeSummary.LoadAverage()}");
         foreach (string kindName in kinds)
         {
             StreamKind kind = kindName.StartsWith('u') ? StreamKind.Uniform : StreamKind.Zipf099;
@@ -66,7 +66,7 @@ internal static class ApplyProbe
             }
         }
 
-        Console.WriteLine($"// load {LoadAverage()}");
+        Console.WriteLine($"// load {ProbeSummary.LoadAverage()}");
         return 0;
     }
 
@@ -160,11 +160,8 @@ internal static class ApplyProbe
 
     private static void Print(string what, double[] values)
     {
-        double[] measured = values[Math.Min(values.Length - 1, WarmupRounds)..];
-        Array.Sort(measured);
-        double P(double q) => measured[(int)(q * (measured.Length - 1))];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{what,-52}: min {measured[0],6:F2}  p10 {P(0.1),6:F2}  median {P(0.5),6:F2}  p90 {P(0.9),6:F2}  ({measured.Length} rounds)"));
+        var summary = new ProbeSummary(values[Math.Min(values.Length - 1, WarmupRounds)..]);
+        Console.WriteLine($"{what,-52}: {summary.Percentiles(width: 6)}  ({summary.Count} rounds)");
     }
 
     private static string[] Values(string[] args, string name, string[] all)
@@ -173,15 +170,4 @@ internal static class ApplyProbe
         return i >= 0 && i + 1 < args.Length ? args[i + 1].Split(',') : all;
     }
 
-    private static string LoadAverage()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Trim();
-        }
-        catch (IOException)
-        {
-            return "?";
-        }
-    }
 }

@@ -45,11 +45,9 @@ internal static class ExtractProbe
             }
 
             // The first rounds warm the JIT's tiers up.
-            double[] measured = micros[Math.Min(micros.Length - Invocations, 5 * Invocations)..];
-            Array.Sort(measured);
-            double P(double q) => measured[(int)(q * (measured.Length - 1))];
+            var summary = new ProbeSummary(micros[Math.Min(micros.Length - Invocations, 5 * Invocations)..]);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"extract {Batch} of {ExtractBenchmarks.Pages} pages, selection={selection}: min {measured[0]:F1} us, p10 {P(0.1):F1}, median {P(0.5):F1}, p90 {P(0.9):F1}, mean {measured.Average():F1} us ({measured.Length} calls, {written[0]} pages in the first)"));
+                $"extract {Batch} of {ExtractBenchmarks.Pages} pages, selection={selection}, us per call: {summary.Percentiles("F1")}  mean {summary.Mean:F1} ({summary.Count} calls, {written[0]} pages in the first; load {ProbeSummary.LoadAverage()})"));
         }
 
         return 0;

@@ -48,18 +48,16 @@ internal static class SelectionApplyProbe
             }
 
             // The same invocation index of the same round saw the same records and clock: pair them.
-            List<double> ratios = perRecord[order[1]].Zip(perRecord[order[0]], (b, a) => b / a).Order().ToList();
+            var ratios = new ProbeSummary(perRecord[order[1]].Zip(perRecord[order[0]], (b, a) => b / a));
             foreach (CandidateSelection selection in order)
             {
-                List<double> ns = perRecord[selection];
-                double mean = ns.Average();
-                ns.Sort();
+                var ns = new ProbeSummary(perRecord[selection]);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"apply {kind} over {Pages} pages, selection={selection}: ns per record mean {mean:F1}, min {ns[0]:F1}, median {ns[ns.Count / 2]:F1}, max {ns[^1]:F1} ({ns.Count} invocations of {Records}; last engine: {counters[selection]})"));
+                    $"apply {kind} over {Pages} pages, selection={selection}, ns per record: {ns.Percentiles("F1")}  max {ns.Max:F1}  mean {ns.Mean:F1} ({ns.Count} invocations of {Records}; last engine: {counters[selection]})"));
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"apply {kind}: {order[1]} / {order[0]} per paired invocation: p10 {ratios[ratios.Count / 10]:F2}, median {ratios[ratios.Count / 2]:F2}, p90 {ratios[ratios.Count * 9 / 10]:F2}"));
+                $"apply {kind}: {order[1]} / {order[0]} per paired invocation: {ratios.Percentiles()}; load {ProbeSummary.LoadAverage()}"));
         }
 
         return 0;
