@@ -66,7 +66,7 @@ public sealed class Promoter : IDisposable
 
     // Counters (written under _roundLock).
     private long _candidates, _success, _failNoMem, _failBusy, _failGone, _failDenied, _failOther, _failNotMoved;
-    private long _retried, _droppedBusy, _droppedDenied, _fallback, _watermarkRounds, _rateLimitedRounds;
+    private long _retried, _droppedBusy, _droppedDenied, _fallback, _watermarkRounds, _backoffRounds, _rateLimitedRounds;
     private long _thresholdUp, _thresholdDown, _demotedSeen, _residencyChecked, _errors;
 
     // Threshold auto-adjust: the timestamp since which the backlog has been above (> 0 sign) or
@@ -200,6 +200,7 @@ public sealed class Promoter : IDisposable
 
         // Headroom: room on the preferred node and its fallbacks, nearest first.
         long totalRoom = 0;
+        bool allBackedOff = true;
         foreach (int node in _fallbackOrder[target])
         {
             _room[node] = 0;
@@ -207,6 +208,8 @@ public sealed class Promoter : IDisposable
             {
                 continue;
             }
+
+            allBackedOff = false;
 
             long free = _platform.GetFreeBytes(node);
             // Never below what the kernel keeps free itself (zone high watermarks): a move into
@@ -220,6 +223,14 @@ public sealed class Promoter : IDisposable
         if (budget.BackoffRounds > 0)
         {
             budget.BackoffRounds--;
+        }
+
+        if (totalRoom <= 0 && allBackedOff)
+        {
+            // Every node that could take the pages is skipped after -ENOMEM (logged when it was
+            // backed off): a round of its own kind, not the free-memory watermark.
+            _backoffRounds++;
+            return default;
         }
 
         if (totalRoom <= 0)
@@ -786,6 +797,7 @@ public sealed class Promoter : IDisposable
                     new("pgpromote_dropped_denied", _droppedDenied),
                     new("pgpromote_fallback", _fallback),
                     new("pgpromote_watermark_rounds", _watermarkRounds),
+                    new("pgpromote_nomem_backoff_rounds", _backoffRounds),
                     new("pgpromote_ratelimited_rounds", _rateLimitedRounds),
                     new("pgpromote_threshold_up", _thresholdUp),
                     new("pgpromote_threshold_down", _thresholdDown),

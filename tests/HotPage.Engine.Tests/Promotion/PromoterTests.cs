@@ -167,6 +167,29 @@ public class PromoterTests(CandidateSelection selection)
     }
 
     [Test]
+    public void RoundsSkippedBecauseEveryNodeIsBackedOffAreNotCountedAsWatermarkRounds()
+    {
+        // One top-tier node of 50 pages that says it has room: the first round's moves beyond 50
+        // fail with -ENOMEM and back the node off for 3 rounds, with no fallback to take over.
+        using var f = Fixture(SimulatedMachine.TwoTier(50, 10_000), 1000, wrap: p => new OverstatedFreeMemory(p), tune: t => t.Set("promote_nomem_backoff_rounds", 3));
+        f.Touch(Range(0, 200), times: 3);
+        f.Promoter.RunOnce();
+        Assert.That(f.Promoter.GetCounters()["pgpromote_fail_nomem"], Is.EqualTo(150));
+        for (int round = 0; round < 4; round++) // three rounds backed off, then node 0 is tried again
+        {
+            f.Clock.Advance(100);
+            f.Touch(Range(0, 200), times: 3);
+            f.Promoter.RunOnce();
+        }
+
+        var c = f.Promoter.GetCounters();
+        Assert.That(c["pgpromote_nomem_backoff_rounds"], Is.EqualTo(3), "the three backed-off rounds, counted as such");
+        Assert.That(c["pgpromote_watermark_rounds"], Is.EqualTo(0), "the node's free memory never said it was at the watermark");
+        Assert.That(f.Logs.Any(l => l.Contains("watermark", StringComparison.Ordinal)), Is.False);
+        Assert.That(c["pgpromote_fail_nomem"], Is.GreaterThan(150), "after the backoff the node is tried again");
+    }
+
+    [Test]
     public void AMoveThatFailsAsAWholeWithEnomemIsResolvedPerPageAndBacksTheNodeOff()
     {
         var machine = new SimulatedMachine
