@@ -136,6 +136,11 @@ check "run prints the final counters" grep -q "^pgpromote_success " "$work/run.o
 check "stats JSON: pid, regions tracked, duration stop" \
     jqe --argjson p "$w1" '.pids == [$p] and .counters.hotpage_tracked_regions >= 1 and .counters.hotpage_tracked_pages >= 8192 and (.stop_reason | test("duration")) and .counters.pgpromote_rounds >= 1' "$work/stats.json"
 check "the control socket is removed at exit" [ ! -e "$work/a.sock" ]
+# The README's counter reference names every counter the daemon reports.
+sed -n '/^## Counters/,/^## /p' README.md > "$work/readme-counters"
+undocumented=$(jq -r '.counters | keys[]' "$work/stats.json" | while read -r name; do
+    grep -qF "\`$name\`" "$work/readme-counters" || printf '%s ' "$name"; done)
+check "README's counter reference names every counter in the stats (missing: ${undocumented:-none})" [ -z "$undocumented" ]
 
 # --- stat, metrics and tune against a running daemon; a watched process exits; SIGTERM ----------
 start_workload 16; w2=$last
