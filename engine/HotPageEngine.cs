@@ -44,6 +44,8 @@ public sealed class HotPageEngine : IDisposable
     private readonly int _maxProducerRings;
     // Rings of producer threads; replaced (copy on write, under _producerLock), never mutated once published.
     private ProducerRing[] _producerRings = [];
+    // Threads and handles that found every producer ring held and report through the per-CPU rings.
+    private long _sharedRingProducers;
 
     // The calling thread's ring, valid for the engine it belongs to (ProducerRing.Owner); a thread
     // that found no ring free caches the engine in s_sharedFor and uses the per-CPU rings.
@@ -346,6 +348,10 @@ public sealed class HotPageEngine : IDisposable
                 ring.Handle = producer;
                 producer.Attach(ring);
             }
+            else
+            {
+                Interlocked.Increment(ref _sharedRingProducers);
+            }
         }
 
         return producer;
@@ -402,6 +408,7 @@ public sealed class HotPageEngine : IDisposable
         if (ring is null)
         {
             s_sharedFor = this;
+            Interlocked.Increment(ref _sharedRingProducers);
         }
         else
         {
@@ -1114,6 +1121,8 @@ public sealed class HotPageEngine : IDisposable
             Add("kpromoted_cold_old", _table.ColdAtExtraction);
             Add("pghot_tracked_capacity", _table.Capacity);
             Add("hotpage_native_bytes", Memory.Bytes);
+            Add("hotpage_producer_rings", producerRings.Length);
+            Add("hotpage_shared_ring_producers", Interlocked.Read(ref _sharedRingProducers));
         }
 
         return new CounterSnapshot(list);

@@ -89,6 +89,7 @@ public class ConcurrencyTests
         Assert.That(c["pghot_recorded_accesses"], Is.EqualTo(1400));
         Assert.That(c["pghot_records_applied"] + c["pghot_ring_dropped"], Is.EqualTo(1400));
         Assert.That(c["pghot_records_inflight"], Is.EqualTo(0));
+        Assert.That((c["hotpage_producer_rings"], c["hotpage_shared_ring_producers"]), Is.EqualTo((1L, 0L)), "no thread had to share the per-CPU rings");
     }
 
     [Test]
@@ -102,6 +103,8 @@ public class ConcurrencyTests
         t.Join();
         Assert.That(other, Is.EqualTo(RecordResult.Recorded), "the ring's owner is alive: the other thread records on a per-CPU ring");
         Assert.That(engine.ProducerRingCount, Is.EqualTo(1));
+        var c = engine.GetCounters();
+        Assert.That((c["hotpage_producer_rings"], c["hotpage_shared_ring_producers"]), Is.EqualTo((1L, 1L)), "the counters say one ring, one thread without one");
         Assert.That(engine.Drain(), Is.EqualTo(2));
         Assert.That(engine.PageState(0, EngineFixture.Addr(2)), Is.Not.Null, "the shared ring's record was applied");
     }

@@ -414,6 +414,7 @@ public class RecordProducerTests
             }
         });
         Assert.That(ownRing.Count(o => o), Is.EqualTo(Math.Min(producers, producerRings)), "handles got rings up to producer_rings, the others shared");
+        Assert.That(c["hotpage_shared_ring_producers"], Is.EqualTo(producers - Math.Min(producers, producerRings)), "the counter says how many shared");
         if (ringCapacity == 1024)
         {
             Assert.That(c["pghot_ring_dropped"], Is.GreaterThan(0), "a small ring under this load must overflow: the drop path ran");

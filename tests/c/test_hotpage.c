@@ -299,6 +299,65 @@ static void test_four_threads(void)
     munmap(buf, PAGES * PAGE);
 }
 
+/* A C thread's first report takes a producer ring; once the thread has exited, the runtime must
+ * see it as dead so that the next thread takes the ring over. Otherwise every thread past
+ * producer_rings would report through the shared per-CPU rings (hotpage_shared_ring_producers). */
+struct few { hotpage_t *h; uint8_t *buf; pthread_barrier_t *all_recorded; int ok; };
+
+static void *record_few(void *arg)
+{
+    struct few *w = arg;
+    for (unsigned i = 0; i < 10; i++)
+        w->ok += hotpage_record(w->h, (uint64_t)(uintptr_t)(w->buf + i * PAGE), HOTPAGE_NUMA_NO_NODE, HOTPAGE_SOURCE_APPLICATION, 0) == HOTPAGE_OK;
+    if (w->all_recorded)
+        pthread_barrier_wait(w->all_recorded);
+    return NULL;
+}
+
+static void test_exited_threads_free_their_rings(void)
+{
+    hotpage_t *h;
+    CHECK(hotpage_open("{\"residency\": \"assume-lower\", \"tunables\": {\"producer_rings\": 2}}", &h) == HOTPAGE_OK, "open with 2 producer rings");
+    uint8_t *buf = map_pages(PAGES);
+    CHECK(hotpage_register_region(h, buf, PAGES * PAGE) == HOTPAGE_OK, "register");
+    int ok = 0;
+    for (int i = 0; i < 6; i++) {
+        struct few w = { h, buf, NULL, 0 };
+        pthread_t t;
+        pthread_create(&t, NULL, record_few, &w);
+        pthread_join(t, NULL);
+        ok += w.ok;
+    }
+    CHECK(ok == 60, "six threads one after another recorded 10 each (%d)", ok);
+    CHECK(counter(h, "hotpage_producer_rings") == 1, "they used one ring, each taking it over from the exited one (%llu rings)",
+          (unsigned long long)counter(h, "hotpage_producer_rings"));
+    CHECK(counter(h, "hotpage_shared_ring_producers") == 0, "no thread had to share the per-CPU rings (%llu did)",
+          (unsigned long long)counter(h, "hotpage_shared_ring_producers"));
+
+    /* The control: three threads alive at once, two rings: one of them shares. */
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, 3);
+    struct few w[3];
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = (struct few){ h, buf, &barrier, 0 };
+        pthread_create(&t[i], NULL, record_few, &w[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(t[i], NULL);
+        ok += w[i].ok;
+    }
+    pthread_barrier_destroy(&barrier);
+    CHECK(counter(h, "hotpage_producer_rings") == 2 && counter(h, "hotpage_shared_ring_producers") == 1,
+          "three live threads, two rings: one thread shares (%llu rings, %llu shared)",
+          (unsigned long long)counter(h, "hotpage_producer_rings"), (unsigned long long)counter(h, "hotpage_shared_ring_producers"));
+    CHECK(hotpage_run_once(h, NULL) == HOTPAGE_OK, "drain");
+    CHECK(counter(h, "pghot_records_applied") == (uint64_t)ok && ok == 90, "every record applied (%llu of %d)",
+          (unsigned long long)counter(h, "pghot_records_applied"), ok);
+    hotpage_close(h);
+    munmap(buf, PAGES * PAGE);
+}
+
 static void test_start_stop(void)
 {
     hotpage_t *h;
@@ -354,6 +413,7 @@ int main(void)
     test_producer();
     test_run_once_promotes();
     test_four_threads();
+    test_exited_threads_free_their_rings();
     test_start_stop();
     test_strerror();
     printf("%d passed, %d failed\n", passed, failed);

@@ -13,6 +13,7 @@ public static class CounterFormat
     {
         "pghot_records_inflight", "pghot_candidates", "pghot_tracked_capacity", "hotpage_native_bytes", "hot_threshold",
         "hotpage_watched_processes", "hotpage_tracked_regions", "hotpage_tracked_pages", "hotpage_source_tick_ms_max",
+        "hotpage_producer_rings",
     };
 
     /// <summary>True when the counter is a level (a gauge in Prometheus terms).</summary>
