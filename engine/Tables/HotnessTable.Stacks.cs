@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using HotPage.Engine.Native;
 using HotPage.Engine.Selection;
@@ -14,7 +12,7 @@ namespace HotPage.Engine.Tables;
 /// <c>kpromoted_dropped</c>), kept in per-frequency LIFO stacks (<see cref="CandidateStacks"/>)
 /// instead of a max-heap. Every counter keeps its meaning. What differs is the order within a
 /// frequency level: push order, latest first, instead of key order (see <see cref="CandidateStacks"/>);
-/// the extracted batch is still sorted by frequency, then recency (<see cref="SortStackBatch"/>).
+/// the extracted batch is still sorted by frequency, then recency (<see cref="SortBatch"/>).
 /// </summary>
 internal sealed unsafe partial class HotnessTable
 {
@@ -99,52 +97,6 @@ internal sealed unsafe partial class HotnessTable
         }
 
         return popped;
-    }
-
-    /// <summary>
-    /// Sorts a batch taken from the stacks hottest first (frequency, then recency at
-    /// <paramref name="now"/>, then page index, all descending). A stack batch is not always nearly
-    /// ordered as a heap batch is: pages requeued in batch order (hottest first) come back from the
-    /// stack in reverse, and pages that reached a level out of time order come as a few sorted runs
-    /// (an insertion sort measured 300 µs per 512-page batch on the requeue benchmark). So each
-    /// (page, word) becomes one key whose descending order is the wanted order (frequency | 2^18 − 1 −
-    /// age at <paramref name="now"/> | page: the age is within ±2^18 ms, see <see cref="PageWord"/>),
-    /// the keys are sorted by natural merge (ascending runs reversed, then adjacent runs merged:
-    /// linear for one or a few runs, n log n at worst), and decoded back: every word of the batch
-    /// has target <paramref name="target"/> (it was validated against it), so the word is exactly
-    /// Pack(frequency, target, now − age).
-    /// </summary>
-    [SkipLocalsInit]
-    private static void SortStackBatch(int target, Span<long> pages, Span<uint> words, uint now)
-    {
-        const int MaxAge = (1 << (PageWord.TimeBits - 1)) - 1;
-        const int StackScratch = 1024;
-        Span<ulong> keys = MemoryMarshal.Cast<long, ulong>(pages);
-        for (int i = 0; i < keys.Length; i++)
-        {
-            uint w = words[i];
-            int age = PageWord.Elapsed(now, PageWord.Time(w));
-            keys[i] = CandidateHeap.MakeKey(PageWord.Frequency(w), (uint)(MaxAge - age), pages[i]);
-        }
-
-        if (keys.Length <= StackScratch)
-        {
-            Span<ulong> scratch = stackalloc ulong[StackScratch];
-            KeySort.SortDescending(keys, scratch[..keys.Length]);
-        }
-        else
-        {
-            keys.Sort(); // batches above 1024 pages: introsort, no scratch needed
-            keys.Reverse();
-        }
-
-        for (int i = 0; i < keys.Length; i++)
-        {
-            ulong k = keys[i];
-            int age = MaxAge - (int)((k >> CandidateHeap.PageBits) & PageWord.TimeMask);
-            words[i] = PageWord.Pack(CandidateHeap.KeyFrequency(k), (uint)target, unchecked(now - (uint)age));
-            pages[i] = CandidateHeap.KeyPage(k);
-        }
     }
 
     private void DisposeStacks()
