@@ -185,5 +185,24 @@ check "final counters printed after SIGTERM" grep -q "^pghot_recorded_accesses "
 check "stats JSON written after SIGTERM" jqe '(.stop_reason | test("SIGTERM")) and .counters.hotpage_exited_processes == 1' "$work/stats2.json"
 check "the tuned value stayed in effect" jqe '.counters.hot_threshold <= 5' "$work/stats2.json"
 
+# --- the shipped systemd unit and its example config ------------------------------------------
+# The unit, with ExecStart pointing at the published binary: systemd-analyze finds no problem (it
+# prints one line per unknown key, bad value or missing binary, and nothing when all is well).
+if command -v systemd-analyze > /dev/null; then
+    sed "s|/usr/local/bin/hotpaged|$hp|; s|/etc/hotpage/hotpaged.json|$work/unit.json|" tools/hotpaged/hotpaged.service > "$work/hotpaged.service"
+    systemd-analyze verify "$work/hotpaged.service" > "$work/verify" 2>&1; rc=$?
+    check "systemd-analyze verify: the unit has no problem ($(head -c 300 "$work/verify"))" bash -c "[ $rc -eq 0 ] && [ ! -s '$work/verify' ]"
+else
+    fail "systemd-analyze is missing (.ci/install-deps.sh installs systemd)"
+fi
+# The example config as shipped, its cgroup a directory whose cgroup.procs lists a workload: the
+# daemon runs it and watches the workload.
+start_workload 8; w3=$last
+mkdir -p "$work/cg" && echo "$w3" > "$work/cg/cgroup.procs"
+sed "s|\"cgroup\": \"[^\"]*\"|\"cgroup\": \"$work/cg\"|" tools/hotpaged/hotpaged.json > "$work/unit.json"
+"$hp" run --config "$work/unit.json" --quiet --duration 1 --socket "$work/u.sock" > "$work/unit.out" 2> "$work/unit.err"; rc=$?
+check "the example config runs and watches its cgroup's process: $(grep -m1 'watching pid' "$work/unit.err" || tail -1 "$work/unit.err")" \
+    bash -c "[ $rc -eq 0 ] && grep -q 'watching pid $w3' '$work/unit.err'"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
