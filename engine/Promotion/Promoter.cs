@@ -7,8 +7,9 @@ namespace HotPage.Engine.Promotion;
 /// <summary>
 /// kpromoted in user space: each round drains the record rings, then for every top-tier target
 /// node extracts a batch of the hottest candidates (re-checked), places them within the node's
-/// free-memory headroom (or its fallbacks, nearest first), moves them in one batched platform call
-/// per process, and feeds every per-page outcome back. Runs as a background thread
+/// free-memory headroom (or its fallbacks, nearest first), orders the batch by process and address
+/// (packed 64-bit keys, <see cref="CandidateOrder"/>), moves it in one batched platform call per
+/// process, and feeds every per-page outcome back. Runs as a background thread
 /// (<see cref="Start"/>/<see cref="Stop"/>) or synchronously (<see cref="RunOnce"/>).
 /// </summary>
 /// <remarks>
@@ -27,7 +28,7 @@ namespace HotPage.Engine.Promotion;
 /// wait, it goes down one step, within <c>freq_threshold_min</c>..<c>freq_threshold_max</c>; either
 /// only once the condition has held for <c>hot_threshold_period_ms</c> (then one step per period),
 /// as the kernel adjusts its hot threshold per period and not per scan.
-/// Steady-state rounds allocate nothing: batch, address, node and status buffers are pinned
+/// Steady-state rounds allocate nothing: batch, sort, address, node and status buffers are
 /// arrays sized to <c>promote_batch</c> (re-sized only when the tunable grows).
 /// </remarks>
 public sealed class Promoter : IDisposable
@@ -48,6 +49,9 @@ public sealed class Promoter : IDisposable
     private readonly IHugePageInfo? _huge;
 
     private PromotionCandidate[] _batch = [];
+    private PromotionCandidate[] _sorted = [];
+    private ulong[] _sortKeys = [];
+    private ulong[] _sortScratch = [];
     private nint[] _addresses = [];
     private int[] _nodes = [];
     private PageStatus[] _status = [];
@@ -133,6 +137,9 @@ public sealed class Promoter : IDisposable
             _entryFirst = new int[batch];
             _entryCount = new int[batch];
             _entryPages = new int[batch];
+            _sorted = new PromotionCandidate[batch];
+            _sortKeys = new ulong[batch];
+            _sortScratch = new ulong[batch];
         }
 
         if (_room.Length < _topology.NodeIdLimit)
@@ -284,8 +291,7 @@ public sealed class Promoter : IDisposable
         }
 
         _droppedDenied += droppedDenied;
-        pages = pages[..kept];
-        pages.Sort(static (x, y) => x.Pid != y.Pid ? x.Pid.CompareTo(y.Pid) : x.Address.CompareTo(y.Address));
+        pages = CandidateOrder.ByProcessAndAddress(pages[..kept], _sortKeys, _sortScratch, _sorted);
 
         long promoted = 0, promotedHuge = 0, failed = 0, dropped = cold + droppedDenied;
         ulong nowMs = _engine.NowMs;
