@@ -186,7 +186,7 @@ public class FeedbackBatchTests(CandidateSelection selection)
         engine.ApplyFeedback([PageFeedback.PromotedRange(0, start, Pages)], []);
         for (int i = -1; i <= Pages; i++)
         {
-            ulong address = start + (ulong)((long)i * 4096);
+            ulong address = unchecked(start + (ulong)((long)i * 4096)); // i = -1: the page before
             bool registered = i is (>= 0 and < 8) or (>= 24 and < Pages);
             Assert.That(engine.IsMarkedTopTier(0, address), Is.EqualTo(registered), $"base page {i}");
         }
