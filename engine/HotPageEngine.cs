@@ -991,7 +991,7 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
-    /// <summary>Consumer side: the page now resides on a top-tier node (promoted).</summary>
+    /// <summary>Consumer side: the page now resides on a top-tier node (promoted). One lock round trip per call: a promoter batches these (<see cref="ApplyFeedback"/>).</summary>
     public void MarkPromoted(long page)
     {
         lock (_consumerLock)
@@ -1033,7 +1033,7 @@ public sealed class HotPageEngine : IDisposable
         return hot;
     }
 
-    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node.</summary>
+    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node (one region search per region the folio crosses). Batched: <see cref="ApplyFeedback"/>.</summary>
     public void MarkPromotedRange(int pid, ulong baseAddress, int pages)
     {
         lock (_consumerLock)
@@ -1092,7 +1092,7 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
-    /// <summary>Consumer side: forget the page (unmapped or gone).</summary>
+    /// <summary>Consumer side: forget the page (unmapped or gone). Batched: <see cref="ApplyFeedback"/>.</summary>
     public void Forget(long page)
     {
         lock (_consumerLock)
@@ -1101,7 +1101,7 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
-    /// <summary>Consumer side: put an extracted page back among the candidates if still hot (retry later). False when not requeued.</summary>
+    /// <summary>Consumer side: put an extracted page back among the candidates if still hot (retry later). False when not requeued. Batched, with the same answer per entry: <see cref="ApplyFeedback"/>.</summary>
     public bool Requeue(long page)
     {
         lock (_consumerLock)
