@@ -998,7 +998,7 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
-    /// <summary>Consumer side: the page now resides on a top-tier node (promoted).</summary>
+    /// <summary>Consumer side: the page now resides on a top-tier node (promoted). One lock round trip per call: a promoter batches these (<see cref="ApplyFeedback"/>).</summary>
     public void MarkPromoted(long page)
     {
         lock (_consumerLock)
@@ -1018,39 +1018,76 @@ public sealed class HotPageEngine : IDisposable
         int hot = 0;
         lock (_consumerLock)
         {
-            for (int i = 0; i < pages; i++)
+            Region[] regions = _regions.Published;
+            ulong address = baseAddress;
+            for (int i = 0; i < pages;)
             {
-                long page = _regions.Lookup(pid, baseAddress + ((ulong)i << PageShift));
-                if (page < 0)
+                long page = RegisteredRun(regions, pid, address, pages - i, out int run);
+                for (long p = page; page >= 0 && p < page + run; p++)
                 {
-                    continue;
+                    uint w = _table.Word(p);
+                    if (w != PageWord.TopTier && PageWord.Frequency(w) >= _table.Threshold && PageWord.Elapsed(now, PageWord.Time(w)) <= (int)_table.Window)
+                    {
+                        hot++;
+                    }
                 }
 
-                uint w = _table.Word(page);
-                if (w != PageWord.TopTier && PageWord.Frequency(w) >= _table.Threshold && PageWord.Elapsed(now, PageWord.Time(w)) <= (int)_table.Window)
-                {
-                    hot++;
-                }
+                i += run;
+                address += (ulong)run << PageShift;
             }
         }
 
         return hot;
     }
 
-    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node.</summary>
+    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node (one region search per region the folio crosses). Batched: <see cref="ApplyFeedback"/>.</summary>
     public void MarkPromotedRange(int pid, ulong baseAddress, int pages)
     {
         lock (_consumerLock)
         {
-            for (int i = 0; i < pages; i++)
-            {
-                long page = _regions.Lookup(pid, baseAddress + ((ulong)i << PageShift));
-                if (page >= 0)
-                {
-                    _table.MarkTopTier(page);
-                }
-            }
+            MarkPromotedRangeLocked(pid, baseAddress, pages);
         }
+    }
+
+    private void MarkPromotedRangeLocked(int pid, ulong baseAddress, int pages)
+    {
+        Region[] regions = _regions.Published;
+        ulong address = baseAddress;
+        for (int i = 0; i < pages;)
+        {
+            long page = RegisteredRun(regions, pid, address, pages - i, out int run);
+            for (long p = page; page >= 0 && p < page + run; p++) // page < 0: not registered, skipped
+            {
+                _table.MarkTopTier(p);
+            }
+
+            i += run;
+            address += (ulong)run << PageShift;
+        }
+    }
+
+    /// <summary>
+    /// The registered pages from <paramref name="address"/> on, at most <paramref name="remaining"/>
+    /// base pages: the table index of the first and, in <paramref name="run"/>, how many follow in
+    /// one region (their indices are consecutive); or -1 with <paramref name="run"/> 1 when the page
+    /// at <paramref name="address"/> is not registered. One region search per region a folio
+    /// crosses instead of one per base page; the pages are exactly those a per-page lookup finds.
+    /// </summary>
+    private static long RegisteredRun(Region[] regions, int pid, ulong address, int remaining, out int run)
+    {
+        int r = RegionMap.Find(regions, pid, address);
+        if (r < 0)
+        {
+            run = 1;
+            return -1;
+        }
+
+        ref readonly Region region = ref regions[r];
+        ulong offset = address - region.Base;
+        // Base pages at address, address + 4096, ... below the region's end (offset < Length).
+        ulong inRegion = ((region.Length - offset - 1) >> PageShift) + 1;
+        run = (int)Math.Min((ulong)remaining, inRegion);
+        return region.FirstPage + (long)(offset >> PageShift);
     }
 
     /// <summary>Consumer side: the page is on a lower tier again (demoted by someone); it is tracked from scratch.</summary>
@@ -1062,7 +1099,7 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
-    /// <summary>Consumer side: forget the page (unmapped or gone).</summary>
+    /// <summary>Consumer side: forget the page (unmapped or gone). Batched: <see cref="ApplyFeedback"/>.</summary>
     public void Forget(long page)
     {
         lock (_consumerLock)
@@ -1071,13 +1108,78 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
-    /// <summary>Consumer side: put an extracted page back among the candidates if still hot (retry later). False when not requeued.</summary>
+    /// <summary>Consumer side: put an extracted page back among the candidates if still hot (retry later). False when not requeued. Batched, with the same answer per entry: <see cref="ApplyFeedback"/>.</summary>
     public bool Requeue(long page)
     {
         lock (_consumerLock)
         {
             return _table.Requeue(page);
         }
+    }
+
+    /// <summary>
+    /// Consumer side: applies a promotion round's outcomes under one acquisition of the consumer
+    /// lock, where <see cref="MarkPromoted"/>, <see cref="MarkPromotedRange"/>, <see cref="Requeue"/>
+    /// and <see cref="Forget"/> take it once per call (a round of 4096 pages took it 4096 times).
+    /// Each entry has exactly the effect of its per-page method called at its place in
+    /// <paramref name="feedback"/>: the order is kept because it matters (a requeue can find the
+    /// candidate pool full, or compact it, depending on the promotions and requeues before it).
+    /// No allocation.
+    /// </summary>
+    /// <param name="feedback">The outcomes, in the order the per-page calls would have been made.</param>
+    /// <param name="requeued">
+    /// Empty, or at least as long as <paramref name="feedback"/>: receives, at each entry's index,
+    /// what <see cref="Requeue"/> would have returned for a <see cref="PageOutcome.Requeue"/> entry
+    /// (true when the page is a candidate again), and false for every other entry.
+    /// </param>
+    /// <returns>How many <see cref="PageOutcome.Requeue"/> entries put their page back.</returns>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="requeued"/> is neither empty nor long enough (nothing is applied); or an entry
+    /// has no outcome (a default <see cref="PageFeedback"/>): the entries before it are applied.
+    /// </exception>
+    public int ApplyFeedback(ReadOnlySpan<PageFeedback> feedback, Span<bool> requeued)
+    {
+        if (!requeued.IsEmpty && requeued.Length < feedback.Length)
+        {
+            ThrowHelper.ThrowArgument(nameof(requeued), $"requeued holds {requeued.Length} results for {feedback.Length} entries; pass an empty span or one at least as long.");
+        }
+
+        int back = 0;
+        lock (_consumerLock)
+        {
+            ThrowIfDisposed();
+            for (int i = 0; i < feedback.Length; i++)
+            {
+                ref readonly PageFeedback f = ref feedback[i];
+                bool requeue = false;
+                switch (f.Outcome)
+                {
+                    case PageOutcome.Promoted:
+                        _table.MarkTopTier(f.Page);
+                        break;
+                    case PageOutcome.PromotedRange:
+                        MarkPromotedRangeLocked(f.Pid, f.Address, f.Pages);
+                        break;
+                    case PageOutcome.Requeue:
+                        requeue = _table.Requeue(f.Page);
+                        back += requeue ? 1 : 0;
+                        break;
+                    case PageOutcome.Forget:
+                        _table.Forget(f.Page);
+                        break;
+                    default:
+                        ThrowHelper.ThrowArgument(nameof(feedback), $"Entry {i} has no outcome ({(int)f.Outcome}): a default PageFeedback; make entries with PageFeedback.Promoted, PromotedRange, Requeue or Forget.");
+                        break;
+                }
+
+                if (!requeued.IsEmpty)
+                {
+                    requeued[i] = requeue;
+                }
+            }
+        }
+
+        return back;
     }
 
     /// <summary>

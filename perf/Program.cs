@@ -12,6 +12,7 @@ namespace HotPage.Perf;
 /// <item><c>selection-apply-probe [ROUNDS]</c>: single-threaded drain+apply for heap and stack selection, paired per invocation;</item>
 /// <item><c>budget --results FILE|DIR [--budget FILE]</c>: the allocation budget check alone, on exports already made;</item>
 /// <item><c>extract-probe [ROUNDS]</c>, <c>apply-probe [ROUNDS] [--case uniform,zipf] [--pages 1,64] [--mode single,xcore,pipe]</c>: the engine's extraction and drain+apply timed per call or round;</item>
+/// <item><c>promoter-probe [ROUNDS]</c>: the promoter's simulated round against the bare simulated move, paired per round, after a warm-up (steady-state JIT code);</item>
 /// <item><c>bitmap-race [TRIALS]</c>: the bitmap summary race harness with its planted-bug control;</item>
 /// <item>anything else: BenchmarkDotNet's own switcher (<c>--list flat</c>, <c>--filter</c>, <c>--job</c>, ...).</item>
 /// </list>
@@ -46,6 +47,8 @@ public static class Program
                 return Engine.ExtractProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 40);
             case "apply-probe":
                 return Engine.ApplyProbe.Run(args);
+            case "promoter-probe":
+                return Promotion.PromoterProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2000);
             case "bitmap-race":
                 return Bitmaps.SummaryRaceHarness.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000);
             case "budget" when Option(args, "--results") is string results:

@@ -7,9 +7,11 @@ namespace HotPage.Engine.Promotion;
 /// <summary>
 /// kpromoted in user space: each round drains the record rings, then for every top-tier target
 /// node extracts a batch of the hottest candidates (re-checked), places them within the node's
-/// free-memory headroom (or its fallbacks, nearest first), moves them in one batched platform call
-/// per process, and feeds every per-page outcome back. Runs as a background thread
-/// (<see cref="Start"/>/<see cref="Stop"/>) or synchronously (<see cref="RunOnce"/>).
+/// free-memory headroom (or its fallbacks, nearest first), orders the batch by process and address
+/// (packed 64-bit keys, <see cref="CandidateOrder"/>), moves it in one batched platform call per
+/// process, and hands the outcomes back to the engine in one call per process
+/// (<see cref="HotPageEngine.ApplyFeedback"/>: one consumer-lock round trip, not one per page).
+/// Runs as a background thread (<see cref="Start"/>/<see cref="Stop"/>) or synchronously (<see cref="RunOnce"/>).
 /// </summary>
 /// <remarks>
 /// Budget per target node and round: <c>promote_batch</c> pages, no more than the rate limit's
@@ -27,8 +29,14 @@ namespace HotPage.Engine.Promotion;
 /// wait, it goes down one step, within <c>freq_threshold_min</c>..<c>freq_threshold_max</c>; either
 /// only once the condition has held for <c>hot_threshold_period_ms</c> (then one step per period),
 /// as the kernel adjusts its hot threshold per period and not per scan.
-/// Steady-state rounds allocate nothing: batch, address, node and status buffers are pinned
-/// arrays sized to <c>promote_batch</c> (re-sized only when the tunable grows).
+/// Feedback: a process group's outcomes (promoted page, promoted folio, requeue, forget) are queued
+/// in order and applied together after its move, so <see cref="Log"/> and <see cref="ProcessProblem"/>
+/// are raised before that group's outcomes reach the table. A busy page's requeue answer (whether
+/// it is a candidate again, else it is dropped) is read back from that call; while the retry
+/// table could fill within the group, each busy page is applied and settled at once instead, so
+/// the table fills exactly as with per-page calls.
+/// Steady-state rounds allocate nothing: batch, sort, feedback, address, node and status buffers
+/// are arrays sized to <c>promote_batch</c> (re-sized only when the tunable grows).
 /// </remarks>
 public sealed class Promoter : IDisposable
 {
@@ -48,6 +56,14 @@ public sealed class Promoter : IDisposable
     private readonly IHugePageInfo? _huge;
 
     private PromotionCandidate[] _batch = [];
+    private PromotionCandidate[] _sorted = [];
+    private ulong[] _sortKeys = [];
+    private ulong[] _sortScratch = [];
+    private PageFeedback[] _feedback = [];
+    private bool[] _requeued = [];
+    private int[] _retryAt = [];
+    private int _feedbackCount;
+    private int _retryCount;
     private nint[] _addresses = [];
     private int[] _nodes = [];
     private PageStatus[] _status = [];
@@ -133,6 +149,12 @@ public sealed class Promoter : IDisposable
             _entryFirst = new int[batch];
             _entryCount = new int[batch];
             _entryPages = new int[batch];
+            _sorted = new PromotionCandidate[batch];
+            _sortKeys = new ulong[batch];
+            _sortScratch = new ulong[batch];
+            _feedback = new PageFeedback[batch]; // at most one entry per extracted candidate
+            _requeued = new bool[batch];
+            _retryAt = new int[batch];
         }
 
         if (_room.Length < _topology.NodeIdLimit)
@@ -262,115 +284,146 @@ public sealed class Promoter : IDisposable
         }
 
         // Destinations: fill the preferred node's room first, then the fallbacks in order.
+        // Every outcome from here on that changes the table goes to _feedback, applied in order
+        // once per process group (ApplyFeedback), and in any case before the round returns.
         int kept = 0;
         long droppedDenied = 0;
-        Span<PromotionCandidate> pages = _batch.AsSpan(0, extracted);
-        for (int i = 0; i < pages.Length; i++)
+        long promoted = 0, promotedHuge = 0, failed = 0, dropped = cold;
+        _feedbackCount = 0;
+        _retryCount = 0;
+        try
         {
-            if (_deniedPids.Count > 0 && _deniedPids.Contains(pages[i].Pid))
+            Span<PromotionCandidate> pages = _batch.AsSpan(0, extracted);
+            for (int i = 0; i < pages.Length; i++)
             {
-                _engine.Forget(pages[i].Page);
-                droppedDenied++;
-                continue;
-            }
-
-            int dest = target;
-            foreach (int node in _fallbackOrder[target])
-            {
-                if (_room[node] > 0)
+                if (_deniedPids.Count > 0 && _deniedPids.Contains(pages[i].Pid))
                 {
-                    dest = node;
-                    _room[node]--;
-                    break;
-                }
-            }
-
-            if (dest != target)
-            {
-                _fallback++;
-            }
-
-            pages[i].TargetNode = dest;
-            pages[kept++] = pages[i];
-        }
-
-        _droppedDenied += droppedDenied;
-        pages = pages[..kept];
-        pages.Sort(static (x, y) => x.Pid != y.Pid ? x.Pid.CompareTo(y.Pid) : x.Address.CompareTo(y.Address));
-
-        long promoted = 0, promotedHuge = 0, failed = 0, dropped = cold + droppedDenied;
-        ulong nowMs = _engine.NowMs;
-        for (int start = 0; start < pages.Length;)
-        {
-            int pid = pages[start].Pid;
-            int end = start;
-            while (end < pages.Length && pages[end].Pid == pid)
-            {
-                end++;
-            }
-
-            Span<PromotionCandidate> group = pages[start..end];
-            int entries = BuildMoves(pid, group, ref budget, nowMs, ref dropped);
-            start = end;
-            if (entries == 0)
-            {
-                continue;
-            }
-
-            PlatformResult call = _platform.MovePages(pid, _addresses.AsSpan(0, entries), _nodes.AsSpan(0, entries), _status.AsSpan(0, entries));
-            if (call.Error == Errno.ENOMEM)
-            {
-                call = ResolveOutOfMemory(pid, entries);
-            }
-
-            if (!call.IsSuccess)
-            {
-                (long f, long d) = HandleCallFailure(pid, call.Error, group, entries);
-                failed += f;
-                dropped += d;
-                continue;
-            }
-
-            for (int k = 0; k < entries; k++)
-            {
-                PageStatus status = _status[k];
-                if (_entryPages[k] > 1 && status.IsOnNode && _topology.IsTopTier(status.Node))
-                {
-                    // One decision at huge-page granularity moved the whole folio: counted as such.
-                    _engine.MarkPromotedRange(pid, (ulong)_addresses[k], _entryPages[k]);
-                    for (int i = _entryFirst[k]; i < _entryFirst[k] + _entryCount[k]; i++)
-                    {
-                        _retries.Remove(group[i].Page);
-                    }
-
-                    _successHuge++;
-                    _successHugePages += _entryPages[k];
-                    if (budget.Tokens != double.MaxValue)
-                    {
-                        budget.Tokens -= (double)_entryPages[k] * _pageSize;
-                    }
-
-                    promotedHuge++;
+                    AddFeedback(PageFeedback.Forget(pages[i].Page));
+                    droppedDenied++;
                     continue;
                 }
 
+                int dest = target;
+                foreach (int node in _fallbackOrder[target])
+                {
+                    if (_room[node] > 0)
+                    {
+                        dest = node;
+                        _room[node]--;
+                        break;
+                    }
+                }
+
+                if (dest != target)
+                {
+                    _fallback++;
+                }
+
+                pages[i].TargetNode = dest;
+                pages[kept++] = pages[i];
+            }
+
+            _droppedDenied += droppedDenied;
+            dropped += droppedDenied;
+            pages = CandidateOrder.ByProcessAndAddress(pages[..kept], _sortKeys, _sortScratch, _sorted);
+
+            ulong nowMs = _engine.NowMs;
+            for (int start = 0; start < pages.Length;)
+            {
+                int pid = pages[start].Pid;
+                int end = start;
+                while (end < pages.Length && pages[end].Pid == pid)
+                {
+                    end++;
+                }
+
+                Span<PromotionCandidate> group = pages[start..end];
+                start = end;
+                (long p, long h, long f, long d) = MoveGroup(pid, group, ref budget, nowMs);
+                promoted += p;
+                promotedHuge += h;
+                failed += f;
+                dropped += d + ApplyFeedback();
+            }
+        }
+        finally
+        {
+            // Normally empty here; after a throw, the outcomes gathered so far still reach the table.
+            dropped += ApplyFeedback();
+        }
+
+        return new PromotionResult(extracted, promoted, failed, dropped, promotedHuge);
+    }
+
+    /// <summary>
+    /// One process's candidates: builds its move entries, makes the one platform call, and turns
+    /// each entry's status into counters and feedback (in <c>_feedback</c>, not yet applied).
+    /// Returns the pages promoted, folios promoted, pages failed and pages dropped so far (a busy
+    /// page's retry that turns out not to be possible is counted as dropped by <see cref="ApplyFeedback"/>).
+    /// </summary>
+    private (long Promoted, long PromotedHuge, long Failed, long Dropped) MoveGroup(int pid, Span<PromotionCandidate> group, ref NodeBudget budget, ulong nowMs)
+    {
+        long promoted = 0, promotedHuge = 0, failed = 0, dropped = 0;
+        int entries = BuildMoves(pid, group, ref budget, nowMs, ref dropped);
+        if (entries == 0)
+        {
+            return (0, 0, 0, dropped);
+        }
+
+        PlatformResult call = _platform.MovePages(pid, _addresses.AsSpan(0, entries), _nodes.AsSpan(0, entries), _status.AsSpan(0, entries));
+        if (call.Error == Errno.ENOMEM)
+        {
+            call = ResolveOutOfMemory(pid, entries);
+        }
+
+        if (!call.IsSuccess)
+        {
+            (long f, long d) = HandleCallFailure(pid, call.Error, group, entries);
+            return (0, 0, f, dropped + d);
+        }
+
+        // A busy page's requeue is applied with the group's other outcomes, and its retry count
+        // dropped afterwards if the requeue failed. That is exact while no retry count can find
+        // the table full (the count a late removal would have freed cannot matter); otherwise each
+        // busy page's requeue is applied at once, as a per-page call would.
+        bool settleEachRetry = !_retries.HasRoomFor(group.Length);
+        for (int k = 0; k < entries; k++)
+        {
+            PageStatus status = _status[k];
+            if (_entryPages[k] > 1 && status.IsOnNode && _topology.IsTopTier(status.Node))
+            {
+                // One decision at huge-page granularity moved the whole folio: counted as such.
+                AddFeedback(PageFeedback.PromotedRange(pid, (ulong)_addresses[k], _entryPages[k]));
                 for (int i = _entryFirst[k]; i < _entryFirst[k] + _entryCount[k]; i++)
                 {
-                    (bool ok, bool drop) = HandlePage(pid, in group[i], status, ref budget);
-                    if (ok)
-                    {
-                        promoted++;
-                    }
-                    else
-                    {
-                        failed++;
-                        dropped += drop ? 1 : 0;
-                    }
+                    _retries.Remove(group[i].Page);
+                }
+
+                _successHuge++;
+                _successHugePages += _entryPages[k];
+                if (budget.Tokens != double.MaxValue)
+                {
+                    budget.Tokens -= (double)_entryPages[k] * _pageSize;
+                }
+
+                promotedHuge++;
+                continue;
+            }
+
+            for (int i = _entryFirst[k]; i < _entryFirst[k] + _entryCount[k]; i++)
+            {
+                if (HandlePage(pid, in group[i], status, ref budget, settleEachRetry, ref dropped))
+                {
+                    promoted++;
+                }
+                else
+                {
+                    failed++;
                 }
             }
         }
 
-        return new PromotionResult(extracted, promoted, failed, dropped, promotedHuge);
+        return (promoted, promotedHuge, failed, dropped);
     }
 
     /// <summary>
@@ -425,7 +478,7 @@ public sealed class Promoter : IDisposable
                 _thpNoRoom++;
                 for (int c = i; c < j; c++)
                 {
-                    _engine.Requeue(group[c].Page);
+                    AddFeedback(PageFeedback.Requeue(group[c].Page));
                 }
             }
             else
@@ -450,13 +503,14 @@ public sealed class Promoter : IDisposable
         k++;
     }
 
-    private (bool Ok, bool Dropped) HandlePage(int pid, in PromotionCandidate c, PageStatus status, ref NodeBudget budget)
+    // Counts one page's outcome and queues its feedback; true when it is on the top tier now.
+    private bool HandlePage(int pid, in PromotionCandidate c, PageStatus status, ref NodeBudget budget, bool settleRetry, ref long dropped)
     {
         if (status.IsOnNode)
         {
             if (_topology.IsTopTier(status.Node))
             {
-                _engine.MarkPromoted(c.Page);
+                AddFeedback(PageFeedback.Promoted(c.Page));
                 _retries.Remove(c.Page);
                 _success++;
                 if (budget.Tokens != double.MaxValue)
@@ -464,12 +518,13 @@ public sealed class Promoter : IDisposable
                     budget.Tokens -= _pageSize;
                 }
 
-                return (true, false);
+                return true;
             }
 
             // Still on a lower tier without an error: the kernel could not move it this time.
             _failNotMoved++;
-            return (false, !Retry(c.Page));
+            dropped += Retry(c.Page, settleRetry);
+            return false;
         }
 
         switch (status.Error)
@@ -482,51 +537,95 @@ public sealed class Promoter : IDisposable
                     Log?.Invoke($"promoter: node {c.TargetNode} is out of memory (-ENOMEM); it is skipped for {_budget[c.TargetNode].BackoffRounds} rounds and its fallbacks take the pages");
                 }
 
-                _engine.Requeue(c.Page);
-                return (false, false);
+                AddFeedback(PageFeedback.Requeue(c.Page));
+                return false;
             case Errno.EBUSY:
             case Errno.EAGAIN:
                 _failBusy++;
-                return (false, !Retry(c.Page));
+                dropped += Retry(c.Page, settleRetry);
+                return false;
             case Errno.EFAULT:
             case Errno.ENOENT:
                 _failGone++;
                 _retries.Remove(c.Page);
-                _engine.Forget(c.Page);
-                return (false, true);
+                AddFeedback(PageFeedback.Forget(c.Page));
+                dropped++;
+                return false;
             case Errno.EACCES:
             case Errno.EPERM:
                 _failDenied++;
                 _retries.Remove(c.Page);
-                _engine.Forget(c.Page);
+                AddFeedback(PageFeedback.Forget(c.Page));
                 Deny(pid, status.Error, $"moving pages of process {pid} is not permitted ({status.Error}); promotion for it stops");
-                return (false, true);
+                dropped++;
+                return false;
             default:
                 _failOther++;
                 _retries.Remove(c.Page);
-                return (false, true);
+                dropped++;
+                return false;
         }
     }
 
-    private bool Retry(long page)
+    /// <summary>
+    /// A busy or unmoved page: counts a retry and queues its requeue, or drops it when it has been
+    /// retried <c>promote_retry_max</c> times (or the retry table is full). Returns the pages
+    /// dropped now: 1 or 0. Whether the requeue succeeds is known once it is applied: with
+    /// <paramref name="settleNow"/> at once (everything queued before it is applied first, so the
+    /// table sees the same sequence), else with the group's other outcomes (<see cref="ApplyFeedback"/>);
+    /// a failed requeue drops the page then, as it did when the requeue was a per-page call.
+    /// </summary>
+    private long Retry(long page, bool settleNow)
     {
         int tries = _retries.Increment(page);
         if (tries < 0 || tries > _engine.Tunables["promote_retry_max"])
         {
             _retries.Remove(page);
             _droppedBusy++;
-            return false;
+            return 1;
         }
 
-        if (_engine.Requeue(page))
+        _retryAt[_retryCount++] = _feedbackCount;
+        AddFeedback(PageFeedback.Requeue(page));
+        return settleNow ? ApplyFeedback() : 0;
+    }
+
+    private void AddFeedback(PageFeedback feedback) => _feedback[_feedbackCount++] = feedback;
+
+    /// <summary>
+    /// Applies the queued outcomes in one engine call (one consumer-lock round trip instead of one
+    /// per page), then settles the retries among them: a busy page whose requeue failed is dropped
+    /// (its retry count removed, <c>pgpromote_dropped_busy</c>), else counted as retried. Returns
+    /// the pages dropped that way.
+    /// </summary>
+    private long ApplyFeedback()
+    {
+        if (_feedbackCount == 0)
         {
-            _retried++;
-            return true;
+            return 0;
         }
 
-        _retries.Remove(page);
-        _droppedBusy++;
-        return false;
+        int n = _feedbackCount;
+        _feedbackCount = 0;
+        _engine.ApplyFeedback(_feedback.AsSpan(0, n), _retryCount == 0 ? [] : _requeued.AsSpan(0, n));
+        long dropped = 0;
+        for (int r = 0; r < _retryCount; r++)
+        {
+            int at = _retryAt[r];
+            if (_requeued[at])
+            {
+                _retried++;
+            }
+            else
+            {
+                _retries.Remove(_feedback[at].Page);
+                _droppedBusy++;
+                dropped++;
+            }
+        }
+
+        _retryCount = 0;
+        return dropped;
     }
 
     /// <summary>
@@ -570,7 +669,7 @@ public sealed class Promoter : IDisposable
                     for (int i = _entryFirst[k]; i < _entryFirst[k] + _entryCount[k]; i++)
                     {
                         _retries.Remove(group[i].Page);
-                        _engine.Forget(group[i].Page);
+                        AddFeedback(PageFeedback.Forget(group[i].Page));
                     }
                 }
 

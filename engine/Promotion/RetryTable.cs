@@ -26,6 +26,12 @@ internal sealed class RetryTable
 
     public int Count => _count;
 
+    /// <summary>
+    /// True when <paramref name="inserts"/> more pages can be counted without any finding the table
+    /// full, whatever is removed in between: the promoter may then settle a batch's removals late.
+    /// </summary>
+    public bool HasRoomFor(int inserts) => ((long)_count + inserts) * 4 <= (long)(_mask + 1) * 3;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Hash(long page) => (int)(unchecked((ulong)page * 0x9E3779B97F4A7C15UL) >> 40) & _mask;
 
@@ -60,6 +66,11 @@ internal sealed class RetryTable
     /// <summary>Forgets <paramref name="page"/>'s retries (backward-shift deletion keeps probe chains intact).</summary>
     public void Remove(long page)
     {
+        if (_count == 0)
+        {
+            return; // the common case: every page of a round moved, nothing was ever busy
+        }
+
         int i = Hash(page);
         for (int probe = 0; probe <= _mask; probe++, i = (i + 1) & _mask)
         {
