@@ -999,8 +999,10 @@ public sealed class HotPageEngine : IDisposable
     }
 
     /// <summary>Consumer side: the page now resides on a top-tier node (promoted). One lock round trip per call: a promoter batches these (<see cref="ApplyFeedback"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="page"/> is outside the table (nothing changes).</exception>
     public void MarkPromoted(long page)
     {
+        CheckPage(page);
         lock (_consumerLock)
         {
             _table.MarkTopTier(page);
@@ -1066,6 +1068,16 @@ public sealed class HotPageEngine : IDisposable
         }
     }
 
+    // The per-page consumer methods take a table index (a PromotionCandidate's Page) and write the
+    // table's native memory at it: an index outside the table is refused before anything changes.
+    private void CheckPage(long page)
+    {
+        if (unchecked((ulong)page) >= (ulong)_table.Capacity)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(page), page, $"Page {page} is outside the table (0..{_table.Capacity - 1}): use the page a PromotionCandidate carries.");
+        }
+    }
+
     /// <summary>
     /// The registered pages from <paramref name="address"/> on, at most <paramref name="remaining"/>
     /// base pages: the table index of the first and, in <paramref name="run"/>, how many follow in
@@ -1091,8 +1103,10 @@ public sealed class HotPageEngine : IDisposable
     }
 
     /// <summary>Consumer side: the page is on a lower tier again (demoted by someone); it is tracked from scratch.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="page"/> is outside the table (nothing changes).</exception>
     public void MarkDemoted(long page)
     {
+        CheckPage(page);
         lock (_consumerLock)
         {
             _table.MarkLowerTier(page);
@@ -1100,8 +1114,10 @@ public sealed class HotPageEngine : IDisposable
     }
 
     /// <summary>Consumer side: forget the page (unmapped or gone). Batched: <see cref="ApplyFeedback"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="page"/> is outside the table (nothing changes).</exception>
     public void Forget(long page)
     {
+        CheckPage(page);
         lock (_consumerLock)
         {
             _table.Forget(page);
@@ -1109,8 +1125,10 @@ public sealed class HotPageEngine : IDisposable
     }
 
     /// <summary>Consumer side: put an extracted page back among the candidates if still hot (retry later). False when not requeued. Batched, with the same answer per entry: <see cref="ApplyFeedback"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="page"/> is outside the table (nothing changes).</exception>
     public bool Requeue(long page)
     {
+        CheckPage(page);
         lock (_consumerLock)
         {
             return _table.Requeue(page);
@@ -1137,6 +1155,7 @@ public sealed class HotPageEngine : IDisposable
     /// <paramref name="requeued"/> is neither empty nor long enough (nothing is applied); or an entry
     /// has no outcome (a default <see cref="PageFeedback"/>): the entries before it are applied.
     /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException">An entry names a page outside the table: the entries before it are applied.</exception>
     public int ApplyFeedback(ReadOnlySpan<PageFeedback> feedback, Span<bool> requeued)
     {
         if (!requeued.IsEmpty && requeued.Length < feedback.Length)
@@ -1151,6 +1170,11 @@ public sealed class HotPageEngine : IDisposable
             for (int i = 0; i < feedback.Length; i++)
             {
                 ref readonly PageFeedback f = ref feedback[i];
+                if (f.Outcome != PageOutcome.PromotedRange && unchecked((ulong)f.Page) >= (ulong)_table.Capacity)
+                {
+                    ThrowHelper.ThrowArgumentOutOfRange(nameof(feedback), f.Page, $"Entry {i} names page {f.Page}, outside the table (0..{_table.Capacity - 1}): use the page a PromotionCandidate carries.");
+                }
+
                 bool requeue = false;
                 switch (f.Outcome)
                 {

@@ -1,3 +1,4 @@
+using HotPage.Engine.Records;
 using HotPage.Engine.Selection;
 using HotPage.Engine.Tables;
 using HotPage.Engine.Tunables;
@@ -204,5 +205,35 @@ public class FeedbackBatchTests(CandidateSelection selection)
         Assert.That(engine.IsMarkedTopTier(0, AddressOf(3)), Is.True);
         Assert.That(engine.IsMarkedTopTier(0, AddressOf(4)), Is.False);
         Assert.That(() => engine.ApplyFeedback(feedback, new bool[2]), Throws.ArgumentException.With.Message.Contains("requeued"), "too short for the answers");
+    }
+
+    [TestCase(-1L)]
+    [TestCase(long.MinValue)]
+    [TestCase(1L << 40)]
+    public void APageOutsideTheTableIsRefusedBeforeAnythingChanges(long page)
+    {
+        using HotPageEngine engine = Create();
+        foreach (int p in new[] { 3, 4 })
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                engine.RecordAccess(AddressOf(p), 0, AccessSource.Application, 10);
+            }
+        }
+
+        engine.Drain();
+        page = page == 1L << 40 ? engine.Capacity : page; // the first index past the table
+        Dictionary<string, long> before = Counters(engine);
+        Assert.That(() => engine.MarkPromoted(page), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains($"Page {page} is outside the table"));
+        Assert.That(() => engine.MarkDemoted(page), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => engine.Forget(page), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => engine.Requeue(page), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(Counters(engine), Is.EqualTo(before), "nothing changed");
+
+        PageFeedback[] feedback = [PageFeedback.Promoted(3), PageFeedback.Forget(page), PageFeedback.Promoted(4)];
+        Assert.That(() => engine.ApplyFeedback(feedback, []), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("Entry 1"));
+        Assert.That(engine.IsMarkedTopTier(0, AddressOf(3)), Is.True, "the entry before it was applied");
+        Assert.That(engine.IsMarkedTopTier(0, AddressOf(4)), Is.False, "the entry after it was not");
+        Assert.That(engine.PageState(0, AddressOf(4))!.Value.Frequency, Is.EqualTo(3u), "and page 4 kept its state");
     }
 }
