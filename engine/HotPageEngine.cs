@@ -281,7 +281,7 @@ public sealed class HotPageEngine : IDisposable
             return new ResidencyRefresh(n, 0, 0, 0, result.Error);
         }
 
-        int top = 0, lowerCount = 0, demoted = 0;
+        int top = 0, lowerCount = 0, demoted = 0, demotedUnused = 0;
         lock (_consumerLock)
         {
             for (int i = 0; i < n; i++)
@@ -300,9 +300,11 @@ public sealed class HotPageEngine : IDisposable
                 }
                 else
                 {
-                    if (_table.Word(page) == PageWord.TopTier)
+                    uint w = _table.Word(page);
+                    if (PageWord.IsTopTier(w))
                     {
                         demoted++;
+                        demotedUnused += w == PageWord.PromotedUnused ? 1 : 0;
                     }
 
                     _table.MarkLowerTier(page);
@@ -311,7 +313,7 @@ public sealed class HotPageEngine : IDisposable
             }
         }
 
-        return new ResidencyRefresh(n, top, lowerCount, demoted, Errno.None);
+        return new ResidencyRefresh(n, top, lowerCount, demoted, Errno.None, demotedUnused);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -972,7 +974,7 @@ public sealed class HotPageEngine : IDisposable
         lock (_consumerLock)
         {
             uint w = _table.Word(page);
-            return w is PageWord.TopTier or PageWord.Empty ? null : (PageWord.Frequency(w), (int)PageWord.Node(w), PageWord.Time(w), _table.IsCandidate(page));
+            return PageWord.IsTopTier(w) || w == PageWord.Empty ? null : (PageWord.Frequency(w), (int)PageWord.Node(w), PageWord.Time(w), _table.IsCandidate(page));
         }
     }
 
@@ -987,16 +989,20 @@ public sealed class HotPageEngine : IDisposable
 
         lock (_consumerLock)
         {
-            return _table.Word(page) == PageWord.TopTier;
+            return PageWord.IsTopTier(_table.Word(page));
         }
     }
 
-    /// <summary>Consumer side: the page now resides on a top-tier node (promoted).</summary>
+    /// <summary>
+    /// Consumer side: the page now resides on a top-tier node (promoted). It is untracked, marked
+    /// "not reported since" until its next report; a residency refresh that finds it on a lower
+    /// tier before then counts a wasted promotion (<see cref="ResidencyRefresh.DemotedUnused"/>).
+    /// </summary>
     public void MarkPromoted(long page)
     {
         lock (_consumerLock)
         {
-            _table.MarkTopTier(page);
+            _table.MarkPromotedUnused(page);
         }
     }
 
@@ -1020,7 +1026,7 @@ public sealed class HotPageEngine : IDisposable
                 }
 
                 uint w = _table.Word(page);
-                if (w != PageWord.TopTier && PageWord.Frequency(w) >= _table.Threshold && PageWord.Elapsed(now, PageWord.Time(w)) <= (int)_table.Window)
+                if (!PageWord.IsTopTier(w) && PageWord.Frequency(w) >= _table.Threshold && PageWord.Elapsed(now, PageWord.Time(w)) <= (int)_table.Window)
                 {
                     hot++;
                 }
@@ -1098,6 +1104,7 @@ public sealed class HotPageEngine : IDisposable
             Add("pghot_rejected_node", rings.RejectedNode);
             Add("pghot_rejected_address", rings.RejectedAddress);
             Add("pghot_skipped_toptier", _table.SkippedTopTier);
+            Add("pghot_promoted_used", _table.PromotedUsed);
             for (uint s = 1; s <= AccessSources.Max; s++)
             {
                 Add(AccessSources.CounterName((AccessSource)s), _table.AppliedBySource[s]);

@@ -67,7 +67,7 @@ public sealed class Promoter : IDisposable
     // Counters (written under _roundLock).
     private long _candidates, _success, _failNoMem, _failBusy, _failGone, _failDenied, _failOther, _failNotMoved;
     private long _retried, _droppedBusy, _droppedDenied, _fallback, _watermarkRounds, _rateLimitedRounds;
-    private long _thresholdUp, _thresholdDown, _demotedSeen, _residencyChecked, _errors;
+    private long _thresholdUp, _thresholdDown, _demotedSeen, _demotedUnused, _residencyChecked, _errors;
 
     // Threshold auto-adjust: the timestamp since which the backlog has been above (> 0 sign) or
     // below (< 0) its bounds without a break; 0 when neither.
@@ -633,6 +633,7 @@ public sealed class Promoter : IDisposable
                 ResidencyRefresh r = _engine.RefreshResidency(region, _cursor.Offset, _residencyPages.AsSpan(0, n), _residencyStatus.AsSpan(0, n));
                 _residencyChecked += r.Queried;
                 _demotedSeen += r.Demoted;
+                _demotedUnused += r.DemotedUnused;
                 budget -= n;
                 _cursor.Offset += n;
             }
@@ -790,6 +791,7 @@ public sealed class Promoter : IDisposable
                     new("pgpromote_threshold_up", _thresholdUp),
                     new("pgpromote_threshold_down", _thresholdDown),
                     new("pgpromote_demoted_seen", _demotedSeen),
+                    new("pgpromote_demoted_unused", _demotedUnused),
                     new("pgpromote_residency_checked", _residencyChecked),
                     new("pgpromote_rounds", Rounds),
                     new("pgpromote_errors", Interlocked.Read(ref _errors)),

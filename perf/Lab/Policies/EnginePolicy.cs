@@ -78,6 +78,7 @@ internal sealed class EnginePolicy : IPolicy
                 new("pgpromote_success", c["pgpromote_success"]),
                 new("pgpromote_rounds", c["pgpromote_rounds"]),
                 new("pgpromote_demoted_seen", c["pgpromote_demoted_seen"]),
+                new("pgpromote_demoted_unused", c["pgpromote_demoted_unused"]),
                 new("kpromoted_cold_old", c["kpromoted_cold_old"]),
                 new("pghot_ring_dropped", c["pghot_ring_dropped"]),
                 new("hot_threshold_min", _thresholdMin),
