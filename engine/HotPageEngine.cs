@@ -995,16 +995,32 @@ public sealed class HotPageEngine : IDisposable
 
     /// <summary>
     /// Consumer side: the page now resides on a top-tier node (promoted). It is untracked, marked
-    /// "not reported since" until its next report; a residency refresh that finds it on a lower
-    /// tier before then counts a wasted promotion (<see cref="ResidencyRefresh.DemotedUnused"/>).
+    /// "not reported since" until its next report (while <see cref="JudgePromotions"/>); a
+    /// residency refresh that finds it on a lower tier before then counts a wasted promotion
+    /// (<see cref="ResidencyRefresh.DemotedUnused"/>).
     /// </summary>
     public void MarkPromoted(long page)
     {
         lock (_consumerLock)
         {
-            _table.MarkPromotedUnused(page);
+            if (JudgePromotions)
+            {
+                _table.MarkPromotedUnused(page);
+            }
+            else
+            {
+                _table.MarkTopTier(page);
+            }
         }
     }
+
+    /// <summary>
+    /// Whether <see cref="MarkPromoted"/> marks a page "not reported since" (true, the default) or
+    /// plain top tier. The promoter turns it off while its threshold is below <c>freq_threshold_min</c>
+    /// (moves into free memory, which displace nothing): their later demotion says nothing about
+    /// the threshold in force then, and must not count as waste against it.
+    /// </summary>
+    internal bool JudgePromotions { get; set; } = true;
 
     /// <summary>
     /// Hot pages among <paramref name="pages"/> base pages from <paramref name="baseAddress"/> in
