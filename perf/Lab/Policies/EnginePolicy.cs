@@ -43,6 +43,16 @@ internal sealed class EnginePolicy : IPolicy
     public static EnginePolicy HotPageDefault() =>
         new("HotPage default", "the engine + promoter with default tunables (threshold 2, auto-adjust on, batch 512 / 200 ms)", _ => { });
 
+    /// <summary>
+    /// HotPage's defaults with the threshold's room rule on (<c>hot_threshold_room_pct=6</c>, off by
+    /// default): below <c>freq_threshold_min</c>, to 1, while node 0 has 6% free above the headroom
+    /// and nothing is demoted. Off by default because a page reported once then qualifies: a cold
+    /// sweep reported once per page moves while the fast tier has room (the guest's sweep cases).
+    /// </summary>
+    public static EnginePolicy HotPageRoom() =>
+        new("HotPage, room rule", "the engine + promoter with default tunables and hot_threshold_room_pct=6 (threshold 1 while node 0 has 6% free and nothing is demoted)", t =>
+            t.Set("hot_threshold_room_pct", 6));
+
     /// <summary>pghot's design: the candidate heap with a fixed threshold of 2 in a 5 s window.</summary>
     public static EnginePolicy PghotFixed() =>
         new("pghot heap, fixed threshold", "the engine + promoter with selection=0, hot_threshold_auto=0, freq_threshold=2 (pghot's candidate heap)", t =>

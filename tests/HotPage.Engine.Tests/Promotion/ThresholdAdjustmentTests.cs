@@ -12,7 +12,8 @@ namespace HotPage.Engine.Tests.Promotion;
 /// either unreported since their move (wasted) or reported once (used). The model: one step at
 /// most per period; up while more than <c>hot_threshold_waste_pct</c> of the demoted pages were
 /// wasted, down while none are; never outside <c>freq_threshold_min</c>..<c>freq_threshold_max</c>
-/// (below the minimum only with room: a test of its own); nothing with <c>hot_threshold_auto=0</c>.
+/// (below the minimum only with room, <c>hot_threshold_room_pct</c>, off by default: tests of
+/// their own); nothing with <c>hot_threshold_auto=0</c>.
 /// </summary>
 [TestFixture(CandidateSelection.Heap)]
 [TestFixture(CandidateSelection.Bitmap)]
@@ -91,11 +92,7 @@ public class ThresholdAdjustmentTests(CandidateSelection selection)
         // 400 pages re-checked per round over a 4000-page region: a pass takes 10 rounds, a period.
         // Demotions seen in the period after a step are of moves made before it; judging them would
         // step again at once (and, with a real lag of seconds, overshoot).
-        using var f = Fixture(t =>
-        {
-            t.Set("residency_scan_pages", 400);
-            t.Set("hot_threshold_room_pct", 0); // the first period sees no demotion yet: no room rule here
-        });
+        using var f = Fixture(t => t.Set("residency_scan_pages", 400));
         long next = 0;
         List<long> history = Run(f, 8 * RoundsPerPeriod, used: false, ref next);
         string trace = string.Join(",", history);
@@ -160,7 +157,13 @@ public class ThresholdAdjustmentTests(CandidateSelection selection)
     public void WithRoomAndNoDemotionTheThresholdGoesBelowTheMinimumAndBackAtOnceWhenEitherEnds(int auto, bool demotion)
     {
         SettableFreeMemory? memory = null;
-        using var f = Fixture(t => t.Set("hot_threshold_auto", auto), wrap: p => memory = new SettableFreeMemory(p));
+        using var f = Fixture(
+            t =>
+            {
+                t.Set("hot_threshold_auto", auto);
+                t.Set("hot_threshold_room_pct", 6); // off by default
+            },
+            wrap: p => memory = new SettableFreeMemory(p));
         var history = new List<long>();
         long page = 0;
         for (int round = 0; round < 3 * RoundsPerPeriod; round++)
@@ -208,7 +211,7 @@ public class ThresholdAdjustmentTests(CandidateSelection selection)
     [Test]
     public void RoomDoesNotLowerTheThresholdWhenRoomPctIsZeroOrPagesAreDemoted()
     {
-        using (var f = Fixture(t => t.Set("hot_threshold_room_pct", 0)))
+        using (var f = Fixture()) // hot_threshold_room_pct=0, the default
         {
             long page = 0;
             for (int round = 0; round < 3 * RoundsPerPeriod; round++)
@@ -220,7 +223,7 @@ public class ThresholdAdjustmentTests(CandidateSelection selection)
             }
         }
 
-        using (var f = Fixture())
+        using (var f = Fixture(t => t.Set("hot_threshold_room_pct", 6)))
         {
             long next = 0;
             List<long> history = Run(f, 3 * RoundsPerPeriod, used: true, ref next);
@@ -233,13 +236,13 @@ public class ThresholdAdjustmentTests(CandidateSelection selection)
     {
         var t = new EngineTunables();
         Assert.That(t["hot_threshold_waste_pct"], Is.EqualTo(30));
-        Assert.That(t["hot_threshold_room_pct"], Is.EqualTo(6));
+        Assert.That(t["hot_threshold_room_pct"], Is.EqualTo(0));
         Assert.That(t.TrySet("hot_threshold_waste_pct", 101, out string error), Is.False);
         Assert.That(error, Does.Contain("hot_threshold_waste_pct").And.Contain("0..100"));
         Assert.That(t.TrySet("hot_threshold_room_pct", 91, out error), Is.False);
         Assert.That(error, Does.Contain("hot_threshold_room_pct").And.Contain("0..90"));
         Assert.That(t["hot_threshold_waste_pct"], Is.EqualTo(30));
-        Assert.That(t["hot_threshold_room_pct"], Is.EqualTo(6));
+        Assert.That(t["hot_threshold_room_pct"], Is.EqualTo(0));
     }
 }
 
