@@ -41,7 +41,7 @@ internal sealed class EnginePolicy : IPolicy
 
     /// <summary>HotPage's defaults: every tunable as shipped.</summary>
     public static EnginePolicy HotPageDefault() =>
-        new("HotPage default", "the engine + promoter with default tunables (threshold 2, auto-adjust on, batch 512 / 200 ms)", _ => { });
+        new("HotPage default", "the engine + promoter with default tunables (threshold 2, auto-adjust on: backlog and hot_threshold_waste_pct=25, batch 512 / 200 ms)", _ => { });
 
     /// <summary>
     /// HotPage's defaults with the threshold's room rule on (<c>hot_threshold_room_pct=6</c>, off by

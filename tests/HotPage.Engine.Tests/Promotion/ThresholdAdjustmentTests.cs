@@ -235,13 +235,13 @@ public class ThresholdAdjustmentTests(CandidateSelection selection)
     public void AnOutOfRangeTunableIsRejectedAndTheOldValueStays()
     {
         var t = new EngineTunables();
-        Assert.That(t["hot_threshold_waste_pct"], Is.EqualTo(30));
+        Assert.That(t["hot_threshold_waste_pct"], Is.EqualTo(25));
         Assert.That(t["hot_threshold_room_pct"], Is.EqualTo(0));
         Assert.That(t.TrySet("hot_threshold_waste_pct", 101, out string error), Is.False);
         Assert.That(error, Does.Contain("hot_threshold_waste_pct").And.Contain("0..100"));
         Assert.That(t.TrySet("hot_threshold_room_pct", 91, out error), Is.False);
         Assert.That(error, Does.Contain("hot_threshold_room_pct").And.Contain("0..90"));
-        Assert.That(t["hot_threshold_waste_pct"], Is.EqualTo(30));
+        Assert.That(t["hot_threshold_waste_pct"], Is.EqualTo(25));
         Assert.That(t["hot_threshold_room_pct"], Is.EqualTo(0));
     }
 }
