@@ -1052,7 +1052,7 @@ public sealed class HotPageEngine : IDisposable
         return hot;
     }
 
-    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node.</summary>
+    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node (plain top tier: folio moves are not marked for the waste signal).</summary>
     public void MarkPromotedRange(int pid, ulong baseAddress, int pages)
     {
         lock (_consumerLock)
