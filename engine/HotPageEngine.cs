@@ -283,7 +283,7 @@ public sealed class HotPageEngine : IDisposable
             return new ResidencyRefresh(n, 0, 0, 0, result.Error);
         }
 
-        int top = 0, lowerCount = 0, demoted = 0;
+        int top = 0, lowerCount = 0, demoted = 0, demotedUnused = 0;
         lock (_consumerLock)
         {
             for (int i = 0; i < n; i++)
@@ -302,9 +302,11 @@ public sealed class HotPageEngine : IDisposable
                 }
                 else
                 {
-                    if (_table.Word(page) == PageWord.TopTier)
+                    uint w = _table.Word(page);
+                    if (PageWord.IsTopTier(w))
                     {
                         demoted++;
+                        demotedUnused += w == PageWord.PromotedUnused ? 1 : 0;
                     }
 
                     _table.MarkLowerTier(page);
@@ -313,7 +315,7 @@ public sealed class HotPageEngine : IDisposable
             }
         }
 
-        return new ResidencyRefresh(n, top, lowerCount, demoted, Errno.None);
+        return new ResidencyRefresh(n, top, lowerCount, demoted, Errno.None, demotedUnused);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -979,7 +981,7 @@ public sealed class HotPageEngine : IDisposable
         lock (_consumerLock)
         {
             uint w = _table.Word(page);
-            return w is PageWord.TopTier or PageWord.Empty ? null : (PageWord.Frequency(w), (int)PageWord.Node(w), PageWord.Time(w), _table.IsCandidate(page));
+            return PageWord.IsTopTier(w) || w == PageWord.Empty ? null : (PageWord.Frequency(w), (int)PageWord.Node(w), PageWord.Time(w), _table.IsCandidate(page));
         }
     }
 
@@ -994,20 +996,46 @@ public sealed class HotPageEngine : IDisposable
 
         lock (_consumerLock)
         {
-            return _table.Word(page) == PageWord.TopTier;
+            return PageWord.IsTopTier(_table.Word(page));
         }
     }
 
-    /// <summary>Consumer side: the page now resides on a top-tier node (promoted). One lock round trip per call: a promoter batches these (<see cref="ApplyFeedback"/>).</summary>
+    /// <summary>
+    /// Consumer side: the page now resides on a top-tier node (promoted). It is untracked, marked
+    /// "not reported since" until its next report (while <see cref="JudgePromotions"/>); a
+    /// residency refresh that finds it on a lower tier before then counts a wasted promotion
+    /// (<see cref="ResidencyRefresh.DemotedUnused"/>). One lock round trip per call: a promoter
+    /// batches these (<see cref="ApplyFeedback"/>).
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="page"/> is outside the table (nothing changes).</exception>
     public void MarkPromoted(long page)
     {
         CheckPage(page);
         lock (_consumerLock)
         {
+            MarkPromotedLocked(page);
+        }
+    }
+
+    private void MarkPromotedLocked(long page)
+    {
+        if (JudgePromotions)
+        {
+            _table.MarkPromotedUnused(page);
+        }
+        else
+        {
             _table.MarkTopTier(page);
         }
     }
+
+    /// <summary>
+    /// Whether <see cref="MarkPromoted"/> (and <see cref="ApplyFeedback"/>'s promoted pages) marks a page "not reported since" (true, the default) or
+    /// plain top tier. The promoter turns it off while its threshold is below <c>freq_threshold_min</c>
+    /// (moves into free memory, which displace nothing): their later demotion says nothing about
+    /// the threshold in force then, and must not count as waste against it.
+    /// </summary>
+    internal bool JudgePromotions { get; set; } = true;
 
     /// <summary>
     /// Hot pages among <paramref name="pages"/> base pages from <paramref name="baseAddress"/> in
@@ -1028,7 +1056,7 @@ public sealed class HotPageEngine : IDisposable
                 for (long p = page; page >= 0 && p < page + run; p++)
                 {
                     uint w = _table.Word(p);
-                    if (w != PageWord.TopTier && PageWord.Frequency(w) >= _table.Threshold && PageWord.Elapsed(now, PageWord.Time(w)) <= (int)_table.Window)
+                    if (!PageWord.IsTopTier(w) && PageWord.Frequency(w) >= _table.Threshold && PageWord.Elapsed(now, PageWord.Time(w)) <= (int)_table.Window)
                     {
                         hot++;
                     }
@@ -1042,7 +1070,7 @@ public sealed class HotPageEngine : IDisposable
         return hot;
     }
 
-    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node (one region search per region the folio crosses). Batched: <see cref="ApplyFeedback"/>.</summary>
+    /// <summary>Consumer side: every registered page of a moved folio now resides on a top-tier node (plain top tier: folio moves are not marked for the waste signal; one region search per region the folio crosses). Batched: <see cref="ApplyFeedback"/>.</summary>
     public void MarkPromotedRange(int pid, ulong baseAddress, int pages)
     {
         lock (_consumerLock)
@@ -1179,7 +1207,7 @@ public sealed class HotPageEngine : IDisposable
                 switch (f.Outcome)
                 {
                     case PageOutcome.Promoted:
-                        _table.MarkTopTier(f.Page);
+                        MarkPromotedLocked(f.Page);
                         break;
                     case PageOutcome.PromotedRange:
                         MarkPromotedRangeLocked(f.Pid, f.Address, f.Pages);
@@ -1231,6 +1259,7 @@ public sealed class HotPageEngine : IDisposable
             Add("pghot_rejected_node", rings.RejectedNode);
             Add("pghot_rejected_address", rings.RejectedAddress);
             Add("pghot_skipped_toptier", _table.SkippedTopTier);
+            Add("pghot_promoted_used", _table.PromotedUsed);
             for (uint s = 1; s <= AccessSources.Max; s++)
             {
                 Add(AccessSources.CounterName((AccessSource)s), _table.AppliedBySource[s]);

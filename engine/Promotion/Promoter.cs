@@ -24,11 +24,15 @@ namespace HotPage.Engine.Promotion;
 /// <c>promote_retry_max</c> times; -EFAULT/-ENOENT forget it; -EACCES/-EPERM (per page or for the
 /// call) stop promotion for that process and raise <see cref="ProcessProblem"/>; a call that
 /// fails with ESRCH (process gone) forgets the batch's pages of that process.
-/// Threshold auto-adjust (<c>hot_threshold_auto</c>): when more candidates wait than two rounds'
-/// budget, <c>freq_threshold</c> goes up one step; when fewer than a quarter of a round's budget
-/// wait, it goes down one step, within <c>freq_threshold_min</c>..<c>freq_threshold_max</c>; either
-/// only once the condition has held for <c>hot_threshold_period_ms</c> (then one step per period),
-/// as the kernel adjusts its hot threshold per period and not per scan.
+/// Threshold auto-adjust (<c>hot_threshold_auto</c>), at most one step per
+/// <c>hot_threshold_period_ms</c>, as the kernel adjusts its hot threshold per period and not per
+/// scan: <c>freq_threshold</c> goes up when more candidates than two rounds' budget waited all
+/// period, or when more than <c>hot_threshold_waste_pct</c> of the pages found demoted in the period
+/// had been promoted and not reported since (wasted moves); down when fewer than a quarter of a
+/// round's budget waited all period and the waste share is under half the bar; within
+/// <c>freq_threshold_min</c>..<c>freq_threshold_max</c>, except that it may go below the minimum,
+/// down to 1, while every target has <c>hot_threshold_room_pct</c> free and nothing is demoted (see
+/// <see cref="AdjustThreshold"/>).
 /// Feedback: a process group's outcomes (promoted page, promoted folio, requeue, forget) are queued
 /// in order and applied together after its move, so <see cref="Log"/> and <see cref="ProcessProblem"/>
 /// are raised before that group's outcomes reach the table. A busy page's requeue answer (whether
@@ -83,12 +87,14 @@ public sealed class Promoter : IDisposable
     // Counters (written under _roundLock).
     private long _candidates, _success, _failNoMem, _failBusy, _failGone, _failDenied, _failOther, _failNotMoved;
     private long _retried, _droppedBusy, _droppedDenied, _fallback, _watermarkRounds, _backoffRounds, _rateLimitedRounds;
-    private long _thresholdUp, _thresholdDown, _demotedSeen, _residencyChecked, _errors;
+    private long _thresholdUp, _thresholdDown, _demotedSeen, _demotedUnused, _residencyChecked, _errors;
 
-    // Threshold auto-adjust: the timestamp since which the backlog has been above (> 0 sign) or
-    // below (< 0) its bounds without a break; 0 when neither.
-    private long _pressureSince;
-    private int _pressureSign;
+    // Threshold auto-adjust: the current period's start (timestamp; valid when _periodStarted),
+    // whether its conditions held at every round so far, and the demotion counters at its start;
+    // residency passes completed, and the pass from which the waste share is judged again.
+    private const int MinDemotedToJudgeWaste = 64;
+    private long _periodStart, _periodDemoted, _periodUnused, _periodChecked, _residencyPasses, _wasteFromPass;
+    private bool _periodStarted, _periodBacklogHigh, _periodBacklogLow, _periodRoom;
     private long _successHuge, _successHugePages, _thpCold, _thpNoRoom;
 
     /// <summary>Creates a promoter for <paramref name="engine"/>'s candidates, moving pages through <paramref name="platform"/>.</summary>
@@ -726,6 +732,7 @@ public sealed class Promoter : IDisposable
             {
                 _cursor.RegionIndex = 0;
                 _cursor.Offset = 0;
+                _residencyPasses++;
                 return; // one pass per round at most
             }
 
@@ -743,6 +750,7 @@ public sealed class Promoter : IDisposable
                 ResidencyRefresh r = _engine.RefreshResidency(region, _cursor.Offset, _residencyPages.AsSpan(0, n), _residencyStatus.AsSpan(0, n));
                 _residencyChecked += r.Queried;
                 _demotedSeen += r.Demoted;
+                _demotedUnused += r.DemotedUnused;
                 budget -= n;
                 _cursor.Offset += n;
             }
@@ -755,11 +763,34 @@ public sealed class Promoter : IDisposable
         }
     }
 
+    /// <summary>
+    /// The threshold auto-adjust (<c>hot_threshold_auto</c>), once per round. Its signals are
+    /// gathered over one period (<c>hot_threshold_period_ms</c>) and judged at the period's end, one
+    /// step at most per period, so a burst that a few rounds clear, or one odd round, moves nothing:
+    /// <list type="bullet">
+    /// <item>backlog: more candidates than two rounds' budget waited at every round of the period
+    /// (up), or fewer than a quarter of one (allows down);</item>
+    /// <item>waste: of the pages the residency refresh found demoted in the period (at least
+    /// <see cref="MinDemotedToJudgeWaste"/>), the share the promoter had moved and that were not
+    /// reported between their move and their demotion (<c>pgpromote_demoted_unused</c>); above
+    /// <c>hot_threshold_waste_pct</c> up; it must be under half of that to step down;</item>
+    /// <item>room: every target node had <c>hot_threshold_room_pct</c> of its memory free above
+    /// the headroom at every round and nothing was demoted in the period: the threshold may then go
+    /// below <c>freq_threshold_min</c>, down to 1 (a move into free memory displaces nothing; the
+    /// kernel's tiering mode promotes on any hint fault while the fast node has enough free
+    /// space). A round that finds a target without that room, or a demotion, puts a threshold
+    /// below <c>freq_threshold_min</c> back to it at once.</item>
+    /// </list>
+    /// Allocation-free: a handful of fields, no per-page state.
+    /// </summary>
     private void AdjustThreshold()
     {
         var tunables = _engine.Tunables;
+        long now = _time.GetTimestamp();
         if (tunables["hot_threshold_auto"] == 0)
         {
+            _periodStarted = false; // a later switch-on starts a fresh period
+            _engine.JudgePromotions = true;
             return;
         }
 
@@ -770,38 +801,104 @@ public sealed class Promoter : IDisposable
         perRound *= _targets.Length;
         long waiting = _engine.CandidateCount;
         long threshold = tunables["freq_threshold"];
-        int sign = waiting > 2 * perRound && threshold < tunables["freq_threshold_max"] ? 1
-            : waiting < perRound / 4 && threshold > tunables["freq_threshold_min"] ? -1
-            : 0;
-
-        // The condition must hold for hot_threshold_period_ms without a break before a step: a burst
-        // of candidates that a few rounds clear must not raise the threshold (which would drop the
-        // burst's pages still at the old threshold at extraction), nor a lull lower it.
-        long now = _time.GetTimestamp();
-        if (sign != _pressureSign)
+        long min = tunables["freq_threshold_min"];
+        long max = tunables["freq_threshold_max"];
+        long roomPct = tunables["hot_threshold_room_pct"];
+        if (!_periodStarted)
         {
-            _pressureSign = sign;
-            _pressureSince = now;
+            StartPeriod(now);
         }
 
-        if (sign == 0 || (now - _pressureSince) * 1000.0 / _time.TimestampFrequency < tunables["hot_threshold_period_ms"])
+        _periodBacklogHigh &= waiting > 2 * perRound;
+        _periodBacklogLow &= waiting < perRound / 4;
+        bool room = roomPct > 0 && (threshold < min || min > 1) && TargetsHaveRoom(roomPct);
+        _periodRoom &= room;
+        if (threshold < min && (!room || _demotedSeen > _periodDemoted))
+        {
+            // Below freq_threshold_min only while the targets have room and nothing is demoted:
+            // back to it at once (moves made below it are not judged for waste, see SetThreshold).
+            SetThreshold(threshold, min, room ? "pages are being demoted" : "a promotion target has less than hot_threshold_room_pct free");
+            StartPeriod(now);
+            return;
+        }
+
+        if ((now - _periodStart) * 1000.0 / _time.TimestampFrequency < tunables["hot_threshold_period_ms"])
         {
             return;
         }
 
-        _pressureSince = now; // one step per period while the condition lasts
-        if (sign > 0)
+        long demoted = _demotedSeen - _periodDemoted;
+        long unused = _demotedUnused - _periodUnused;
+        long wastePct = tunables["hot_threshold_waste_pct"];
+        // Demotions are seen a residency pass or more after the moves that led to them: after a
+        // step, waste is judged again only once a whole pass has run since, or it would still be
+        // judging moves made at the old threshold (and step again, overshooting). Without a
+        // residency refresh in the period (residency_scan_pages=0, no region) nothing is held.
+        bool holding = wastePct > 0 && _residencyPasses < _wasteFromPass && _residencyChecked > _periodChecked;
+        bool judged = wastePct > 0 && !holding && demoted >= MinDemotedToJudgeWaste;
+        bool wasteHigh = judged && unused * 100 > wastePct * demoted;
+        bool wasteLow = !holding && (!judged || unused * 200 < wastePct * demoted);
+        if ((_periodBacklogHigh || wasteHigh) && threshold < max)
         {
-            tunables.Set("freq_threshold", threshold + 1);
+            SetThreshold(threshold, threshold + 1, _periodBacklogHigh
+                ? $"{waiting} candidates wait but about {perRound} move per round"
+                : $"{unused} of {demoted} pages demoted in the last period were promoted and not accessed since");
+        }
+        else if (_periodBacklogLow && wasteLow && threshold > min)
+        {
+            SetThreshold(threshold, threshold - 1, $"only {waiting} candidates wait for about {perRound} per round" + (judged ? $" and {unused} of {demoted} demoted pages were promoted and not accessed since" : string.Empty));
+        }
+        else if (_periodBacklogLow && _periodRoom && demoted == 0 && threshold > 1 && threshold <= min)
+        {
+            SetThreshold(threshold, threshold - 1, $"every promotion target has at least {roomPct}% free and nothing was demoted for a period");
+        }
+
+        StartPeriod(now);
+    }
+
+    private void StartPeriod(long now)
+    {
+        _periodStart = now;
+        _periodStarted = true;
+        _periodBacklogHigh = _periodBacklogLow = _periodRoom = true;
+        _periodDemoted = _demotedSeen;
+        _periodUnused = _demotedUnused;
+        _periodChecked = _residencyChecked;
+    }
+
+    private void SetThreshold(long from, long to, string why)
+    {
+        _engine.Tunables.Set("freq_threshold", to);
+        _engine.JudgePromotions = to >= _engine.Tunables["freq_threshold_min"];
+        _wasteFromPass = _residencyPasses + 2; // the pass under way is partly before the step: the next whole one
+        if (to > from)
+        {
             _thresholdUp++;
-            Log?.Invoke($"promoter: {waiting} candidates wait but about {perRound} move per round: freq_threshold {threshold} -> {threshold + 1}");
         }
         else
         {
-            tunables.Set("freq_threshold", threshold - 1);
             _thresholdDown++;
-            Log?.Invoke($"promoter: only {waiting} candidates wait for about {perRound} per round: freq_threshold {threshold} -> {threshold - 1}");
         }
+
+        Log?.Invoke($"promoter: {why}: freq_threshold {from} -> {to}");
+    }
+
+    // True when every target node has roomPct of its memory free above what promotion never eats
+    // into (promote_headroom_pct, or the kernel's reserve where larger; see RoundForNode).
+    private bool TargetsHaveRoom(long roomPct)
+    {
+        long headroomPct = _engine.Tunables["promote_headroom_pct"];
+        foreach (int node in _targets)
+        {
+            long total = _topology[node].TotalBytes;
+            long reserve = Math.Max(total * headroomPct / 100, _platform.GetReservedBytes(node));
+            if (_platform.GetFreeBytes(node) - reserve < total * roomPct / 100)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Starts the background promoter thread: a round every <c>promote_interval_ms</c>, sooner when woken or when a full batch waits.</summary>
@@ -901,6 +998,7 @@ public sealed class Promoter : IDisposable
                     new("pgpromote_threshold_up", _thresholdUp),
                     new("pgpromote_threshold_down", _thresholdDown),
                     new("pgpromote_demoted_seen", _demotedSeen),
+                    new("pgpromote_demoted_unused", _demotedUnused),
                     new("pgpromote_residency_checked", _residencyChecked),
                     new("pgpromote_rounds", Rounds),
                     new("pgpromote_errors", Interlocked.Read(ref _errors)),

@@ -52,6 +52,7 @@ internal sealed unsafe partial class HotnessTable : IDisposable
     // Consumer-side counters (single writer: the consumer).
     public long Applied;
     public long SkippedTopTier;
+    public long PromotedUsed;
     public long RecordsHash;
     public long RecordsHeap;
     public long CandidatesAdded;
@@ -193,6 +194,17 @@ internal sealed unsafe partial class HotnessTable : IDisposable
         uint time = t;
         if (oldFreq == 0)
         {
+            if (old != PageWord.Empty)
+            {
+                // PromotedUnused: the first report since the promoter moved the page (a top-tier page
+                // is otherwise untracked). Tested here, on the first access of a window, and not
+                // beside the TopTier test above, so the common record pays nothing for it.
+                word = PageWord.TopTier;
+                PromotedUsed++;
+                SkippedTopTier++;
+                return;
+            }
+
             RecordsHash++;
             freq = 1;
         }
@@ -322,7 +334,7 @@ internal sealed unsafe partial class HotnessTable : IDisposable
     {
         long page = CandidateHeap.KeyPage(key);
         uint w = _wordBase[page];
-        return w != PageWord.TopTier && IsCandidate(page)
+        return !PageWord.IsTopTier(w) && IsCandidate(page)
             && PageWord.Frequency(w) == CandidateHeap.KeyFrequency(key)
             && PageWord.Node(w) == (uint)target;
     }
@@ -491,7 +503,7 @@ internal sealed unsafe partial class HotnessTable : IDisposable
     public bool Requeue(long page)
     {
         uint w = _wordBase[page];
-        if (w == PageWord.TopTier || w == PageWord.Empty || IsCandidate(page) || PageWord.Frequency(w) < _threshold)
+        if (PageWord.IsTopTier(w) || w == PageWord.Empty || IsCandidate(page) || PageWord.Frequency(w) < _threshold)
         {
             return false;
         }
@@ -508,17 +520,27 @@ internal sealed unsafe partial class HotnessTable : IDisposable
         return true;
     }
 
-    /// <summary>The page is now resident on a top-tier node: stop tracking it.</summary>
+    /// <summary>The page is resident on a top-tier node: stop tracking it (a page the promoter moved keeps its "not reported since" mark).</summary>
     public void MarkTopTier(long page)
     {
         ClearCandidate(page);
-        _wordBase[page] = PageWord.TopTier;
+        if (_wordBase[page] != PageWord.PromotedUnused)
+        {
+            _wordBase[page] = PageWord.TopTier;
+        }
+    }
+
+    /// <summary>The promoter moved the page to a top-tier node: stop tracking it until it is reported again or found demoted.</summary>
+    public void MarkPromotedUnused(long page)
+    {
+        ClearCandidate(page);
+        _wordBase[page] = PageWord.PromotedUnused;
     }
 
     /// <summary>The page is (again) on a lower tier: track it from scratch.</summary>
     public void MarkLowerTier(long page)
     {
-        if (_wordBase[page] == PageWord.TopTier)
+        if (PageWord.IsTopTier(_wordBase[page]))
         {
             _wordBase[page] = PageWord.Empty;
         }

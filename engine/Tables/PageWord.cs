@@ -7,10 +7,13 @@ namespace HotPage.Engine.Tables;
 /// milliseconds modulo 2^19 ≈ 8.7 minutes), packed in one <c>uint</c>.
 /// </summary>
 /// <remarks>
-/// Two values are reserved: <c>0</c> is "no access recorded in this table" (frequency 0 never
-/// occurs otherwise) and <see cref="TopTier"/> (all ones, node 1023 which no machine has) is "the
-/// page is resident on a top-tier node: not tracked". That is how the table knows residency
-/// without a second array, keeping the cost at 4 bytes per page.
+/// Three values are reserved: <c>0</c> is "no access recorded in this table" (frequency 0 never
+/// occurs otherwise), <see cref="TopTier"/> (all ones, node 1023 which no machine has) is "the
+/// page is resident on a top-tier node: not tracked", and <see cref="PromotedUnused"/> (frequency
+/// 0, node 1023) is "resident on a top-tier node, moved there by the promoter, and not reported
+/// since": the first report turns it into <see cref="TopTier"/>, and a residency refresh that
+/// finds it on a lower tier knows the move was wasted. That is how the table knows residency
+/// (and whether a promotion was used) without a second array, keeping the cost at 4 bytes per page.
 /// Time arithmetic is modulo 2^19: a difference is read as a signed 19-bit value, so comparisons
 /// are exact while the two times are within ±2^18 ms (≈ 4.4 minutes) of each other. A page left
 /// untouched for longer can alias as recent; <c>freq_window_ms</c> is capped below 2^18 and the
@@ -34,6 +37,12 @@ public static class PageWord
     public const uint TopTier = uint.MaxValue;
     /// <summary>The empty word: no access recorded.</summary>
     public const uint Empty = 0;
+    /// <summary>The reserved word meaning "resident on the top tier, promoted, no access reported since" (frequency 0, node 1023).</summary>
+    public const uint PromotedUnused = NidMask << NidShift;
+
+    /// <summary>True for the two words that mean "resident on a top-tier node" (<see cref="TopTier"/>, <see cref="PromotedUnused"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsTopTier(uint word) => word is TopTier or PromotedUnused;
 
     private const int NidShift = FreqBits;
     private const int TimeShift = FreqBits + NidBits;

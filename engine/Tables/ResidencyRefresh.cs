@@ -8,4 +8,5 @@ namespace HotPage.Engine.Tables;
 /// <param name="LowerTier">Pages found on a lower-tier node (tracked).</param>
 /// <param name="Demoted">Pages that were marked top tier and are on a lower tier again.</param>
 /// <param name="Error">The call-level error, if the query failed as a whole.</param>
-public readonly record struct ResidencyRefresh(int Queried, int TopTier, int LowerTier, int Demoted, Errno Error);
+/// <param name="DemotedUnused">Of <paramref name="Demoted"/>, pages the promoter had moved that were not reported between their move and now (a wasted promotion).</param>
+public readonly record struct ResidencyRefresh(int Queried, int TopTier, int LowerTier, int Demoted, Errno Error, int DemotedUnused = 0);

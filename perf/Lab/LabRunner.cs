@@ -41,6 +41,7 @@ internal sealed record LabParameters(int Pages, int FastPages, int TickMs, long 
     [
         () => new NoMigrationPolicy(),
         EnginePolicy.HotPageDefault,
+        EnginePolicy.HotPageRoom,
         EnginePolicy.PghotFixed,
         EnginePolicy.BitmapCandidates,
         () => new NumaBalancingPolicy(1000, 65536, 1000, RivalRateMbps, 1000),

@@ -89,8 +89,8 @@ while read -r line; do ok "lab scenario ${line#ok   }"; scenarios=$((scenarios +
 while read -r line; do fail "lab scenario ${line#FAIL }"; scenarios=$((scenarios + 1)); done < <(grep -E '^FAIL ' "$logs/lab-quick.log")
 if [ "$rc" -ne 0 ] && [ "$scenarios" -eq 0 ]; then
     fail "lab --quick exited $rc: see $logs/lab-quick.log"; tail -n 30 "$logs/lab-quick.log"
-elif [ "$scenarios" -lt 35 ]; then
-    fail "lab --quick reported $scenarios scenarios, expected 35 (7 workloads x 5 policies)"
+elif [ "$scenarios" -lt 49 ]; then
+    fail "lab --quick reported $scenarios scenarios, expected 49 (7 workloads x 7 policies)"
 fi
 end=$(date +%s)
 

@@ -41,7 +41,17 @@ internal sealed class EnginePolicy : IPolicy
 
     /// <summary>HotPage's defaults: every tunable as shipped.</summary>
     public static EnginePolicy HotPageDefault() =>
-        new("HotPage default", "the engine + promoter with default tunables (threshold 2, auto-adjust on, batch 512 / 200 ms)", _ => { });
+        new("HotPage default", "the engine + promoter with default tunables (threshold 2, auto-adjust on: backlog and hot_threshold_waste_pct=25, batch 512 / 200 ms)", _ => { });
+
+    /// <summary>
+    /// HotPage's defaults with the threshold's room rule on (<c>hot_threshold_room_pct=6</c>, off by
+    /// default): below <c>freq_threshold_min</c>, to 1, while node 0 has 6% free above the headroom
+    /// and nothing is demoted. Off by default because a page reported once then qualifies: a cold
+    /// sweep reported once per page moves while the fast tier has room (the guest's sweep cases).
+    /// </summary>
+    public static EnginePolicy HotPageRoom() =>
+        new("HotPage, room rule", "the engine + promoter with default tunables and hot_threshold_room_pct=6 (threshold 1 while node 0 has 6% free and nothing is demoted)", t =>
+            t.Set("hot_threshold_room_pct", 6));
 
     /// <summary>pghot's design: the candidate heap with a fixed threshold of 2 in a 5 s window.</summary>
     public static EnginePolicy PghotFixed() =>
@@ -78,6 +88,7 @@ internal sealed class EnginePolicy : IPolicy
                 new("pgpromote_success", c["pgpromote_success"]),
                 new("pgpromote_rounds", c["pgpromote_rounds"]),
                 new("pgpromote_demoted_seen", c["pgpromote_demoted_seen"]),
+                new("pgpromote_demoted_unused", c["pgpromote_demoted_unused"]),
                 new("kpromoted_cold_old", c["kpromoted_cold_old"]),
                 new("pghot_ring_dropped", c["pghot_ring_dropped"]),
                 new("hot_threshold_min", _thresholdMin),

@@ -329,6 +329,28 @@ public class PromoterTests(CandidateSelection selection)
         Assert.That(f.Promoter.GetCounters()["pgpromote_success"], Is.EqualTo(2));
     }
 
+    [Test]
+    public void APromotedPageDemotedBeforeAnyReportCountsAsUnusedAndAReportedOneDoesNot()
+    {
+        using var f = Fixture(SimulatedMachine.TwoTier(10_000, 10_000), 100, tune: t => t.Set("hot_threshold_auto", 0));
+        f.Touch(Range(0, 2), times: 3);
+        f.Promoter.RunOnce(); // moves both; its residency refresh then sees them on node 0 and must keep their mark
+        Assert.That(f.CountOnNode(Range(0, 2), 0), Is.EqualTo(2));
+        f.Clock.Advance(100);
+        f.Touch(Range(1, 1), times: 1); // page 1 is used after its move, page 0 is not
+        f.Engine.Drain();
+        f.Sim.Demote(0, PromoterFixture.Addr(0));
+        f.Sim.Demote(0, PromoterFixture.Addr(1));
+        f.Promoter.RunOnce(); // the residency refresh notices both
+        var c = f.Promoter.GetCounters();
+        Assert.That(c["pgpromote_demoted_seen"], Is.EqualTo(2));
+        Assert.That(c["pgpromote_demoted_unused"], Is.EqualTo(1), "only the page never reported since its move was a wasted promotion");
+        Assert.That(c["pghot_promoted_used"], Is.EqualTo(1), "the report after the move is counted once");
+        Assert.That(c["pghot_skipped_toptier"], Is.EqualTo(1), "and otherwise treated as any report for a top-tier page");
+        Assert.That(f.Engine.IsMarkedTopTier(0, (ulong)PromoterFixture.Addr(0)), Is.False, "both are tracked again from scratch");
+        Assert.That(f.Engine.IsMarkedTopTier(0, (ulong)PromoterFixture.Addr(1)), Is.False);
+    }
+
     /// <summary>Pages per access frequency (per 100 ms window): a skewed hot set, 50 pages at 7 down to 1600 at 2.</summary>
     private static readonly (int Frequency, int Pages)[] s_skewed = [(7, 50), (6, 100), (5, 200), (4, 400), (3, 800), (2, 1600)];
 
