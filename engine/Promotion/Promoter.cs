@@ -817,7 +817,9 @@ public sealed class Promoter : IDisposable
         {
             // Below freq_threshold_min only while the targets have room and nothing is demoted:
             // back to it at once (moves made below it are not judged for waste, see SetThreshold).
-            SetThreshold(threshold, min, room ? "pages are being demoted" : "a promotion target has less than hot_threshold_room_pct free");
+            SetThreshold(threshold, min, roomPct == 0
+                ? "freq_threshold is below freq_threshold_min while hot_threshold_auto keeps it within freq_threshold_min..freq_threshold_max (hot_threshold_room_pct is 0; set hot_threshold_auto=0 to hold a lower threshold)"
+                : room ? "pages are being demoted" : "a promotion target has less than hot_threshold_room_pct free");
             StartPeriod(now);
             return;
         }

@@ -231,6 +231,18 @@ public class ThresholdAdjustmentTests(CandidateSelection selection)
         }
     }
 
+    [TestCase(1, 2, true)]  // auto on: back to the minimum at the next round, and the log says why and how to keep it
+    [TestCase(0, 1, false)] // auto off: the operator's threshold stays
+    public void AThresholdSetBelowTheMinimumIsPutBackOnlyByTheAutoAdjustAndSaysWhy(int auto, long expected, bool logged)
+    {
+        using var f = Fixture(t => t.Set("hot_threshold_auto", auto));
+        f.Engine.Tunables.Set("freq_threshold", 1);
+        long next = 0;
+        Run(f, 1, used: true, ref next);
+        Assert.That(f.Engine.Tunables["freq_threshold"], Is.EqualTo(expected));
+        Assert.That(f.Logs.Any(l => l.Contains("set hot_threshold_auto=0 to hold a lower threshold", StringComparison.Ordinal)), Is.EqualTo(logged));
+    }
+
     [Test]
     public void AnOutOfRangeTunableIsRejectedAndTheOldValueStays()
     {
