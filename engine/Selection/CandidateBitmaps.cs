@@ -87,8 +87,18 @@ internal sealed class CandidateBitmaps : IDisposable
     /// <summary>True when <paramref name="node"/> has bitmaps (is a top-tier node).</summary>
     public bool HasNode(int node) => unchecked((uint)node) < (uint)(_levels.Length / Levels) && _levels[node * Levels] is not null;
 
-    /// <summary>Marks <paramref name="page"/> as a candidate of <paramref name="node"/> at <paramref name="frequency"/>.</summary>
-    public void Add(int node, uint frequency, long page) => Level(node, frequency).SetExclusive(page);
+    /// <summary>Marks <paramref name="page"/> as a candidate of <paramref name="node"/> at <paramref name="frequency"/>; false (nothing marked) when the node has no bitmaps.</summary>
+    public bool TryAdd(int node, uint frequency, long page)
+    {
+        PageBitmap? level = _levels[(node * Levels) + (int)frequency - 1];
+        if (level is null)
+        {
+            return false;
+        }
+
+        level.SetExclusive(page);
+        return true;
+    }
 
     /// <summary>Unmarks <paramref name="page"/> at (<paramref name="node"/>, <paramref name="frequency"/>).</summary>
     public void Remove(int node, uint frequency, long page) => Level(node, frequency).ClearExclusive(page);

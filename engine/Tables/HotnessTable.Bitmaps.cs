@@ -35,7 +35,11 @@ internal sealed unsafe partial class HotnessTable
 
     private bool MarkInBitmap(int target, uint freq, long page)
     {
-        _bitmaps!.Add(target, freq, page);
+        if (!_bitmaps!.TryAdd(target, freq, page))
+        {
+            return RefuseTarget();
+        }
+
         RecordsHeap++; // pghot_records_heap: records that reached the candidate structure
         return true;
     }

@@ -55,7 +55,12 @@ internal sealed unsafe partial class HotnessTable
 
     private bool PushOnStacks(int target, ulong key)
     {
-        CandidateStacks stacks = _stacks![target]!;
+        CandidateStacks? stacks = _stacks![target];
+        if (stacks is null)
+        {
+            return RefuseTarget();
+        }
+
         if (stacks.TryPush(key))
         {
             RecordsHeap++;

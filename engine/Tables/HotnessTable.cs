@@ -37,8 +37,6 @@ internal sealed unsafe partial class HotnessTable : IDisposable
     private readonly NativeArray<uint> _words;
     private readonly NativeArray<ulong> _candidates;
     private readonly CandidateHeap?[] _heaps;
-    // True exactly for the top-tier nodes: the targets that have a candidate structure.
-    private readonly bool[] _isTarget;
     // Candidates per target node. A candidate has exactly one entry in its node's heap (or stacks)
     // that matches its word; compaction keeps every entry that matches a candidate's word (an old
     // entry can match again after the page's window restarted), so it keeps at least
@@ -77,12 +75,6 @@ internal sealed unsafe partial class HotnessTable : IDisposable
 
         Capacity = capacity;
         _heaps = new CandidateHeap?[nodeIdLimit];
-        _isTarget = new bool[nodeIdLimit];
-        foreach (int node in topTierNodes)
-        {
-            _isTarget[node] = true;
-        }
-
         _candidatesOfNode = new long[nodeIdLimit];
         // Each allocation below can fail (out of memory, or a candidate structure refusing its
         // size): free what was allocated before it, or the engine's native memory leaks.
@@ -277,14 +269,8 @@ internal sealed unsafe partial class HotnessTable : IDisposable
         // Every record's target is a top-tier node (the producers map each node to one). A slot the
         // consumer reads before its producer's stores are visible could say otherwise (page 0,
         // target 0: possible only with a producer handle used from two threads at once on a weakly
-        // ordered CPU). The push is refused as a full structure's is, instead of faulting the
-        // consumer; the page is then not a candidate. Candidate transitions only: not per record.
-        if (unchecked((uint)target) >= (uint)_isTarget.Length || !_isTarget[target])
-        {
-            HeapFullDropped++;
-            return false;
-        }
-
+        // ordered CPU). A target without a candidate structure is refused as a full structure is
+        // (RefuseTarget), instead of faulting the consumer; the page is then not a candidate.
         if (_bitmaps is not null)
         {
             return MarkInBitmap(target, freq, page);
@@ -296,7 +282,12 @@ internal sealed unsafe partial class HotnessTable : IDisposable
             return PushOnStacks(target, key);
         }
 
-        CandidateHeap heap = _heaps[target]!;
+        CandidateHeap? heap = _heaps[target];
+        if (heap is null)
+        {
+            return RefuseTarget();
+        }
+
         if (heap.TryPush(key))
         {
             RecordsHeap++;
@@ -321,6 +312,13 @@ internal sealed unsafe partial class HotnessTable : IDisposable
             }
         }
 
+        HeapFullDropped++;
+        return false;
+    }
+
+    // A push for a node that has no candidate structure (not a top-tier node): see PushEntry.
+    private bool RefuseTarget()
+    {
         HeapFullDropped++;
         return false;
     }
