@@ -15,11 +15,7 @@ public class HugePageTests(CandidateSelection selection)
 {
     // Every test runs under every selection strategy: the promoter's semantics must not depend on it.
     private PromoterFixture Fixture(SimulatedMachine machine, long pages, int lowerNode = 1, Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null) =>
-        new(machine, pages, lowerNode, t =>
-        {
-            t.Set("selection", (long)selection);
-            tune?.Invoke(t);
-        }, wrap);
+        PromoterFixture.WithSelection(selection, machine, pages, lowerNode, tune, wrap);
 
     private const ulong HugeBase = 0x7e00_0000_0000; // 2 MiB aligned
     private const int HugePages = SimulatedPlatform.HugePagePages;

@@ -3,6 +3,7 @@ using HotPage.Engine.Selection;
 using HotPage.Engine.Tunables;
 using HotPage.Interop.Platform;
 using NUnit.Framework;
+using static HotPage.Engine.Tests.Promotion.PromoterFixture;
 
 namespace HotPage.Engine.Tests.Promotion;
 
@@ -17,15 +18,12 @@ namespace HotPage.Engine.Tests.Promotion;
 public class PromoterFeedbackTests(CandidateSelection selection)
 {
     private PromoterFixture Fixture(long pages, Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null) =>
-        new(SimulatedMachine.TwoTier(100_000, 100_000), pages, 1, t =>
+        PromoterFixture.WithSelection(selection, SimulatedMachine.TwoTier(100_000, 100_000), pages, 1, t =>
         {
-            t.Set("selection", (long)selection);
             t.Set("hot_threshold_auto", 0);
             t.Set("promote_rate_limit_mbps", 0);
             tune?.Invoke(t);
         }, wrap);
-
-    private static IEnumerable<long> Range(long start, long count) => Enumerable.Range((int)start, (int)count).Select(i => (long)i);
 
     [Test]
     public void ABusyPageWhoseRequeueFailsIsDroppedNotRetried()

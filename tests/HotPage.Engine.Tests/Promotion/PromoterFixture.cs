@@ -1,5 +1,6 @@
 using HotPage.Engine.Promotion;
 using HotPage.Engine.Records;
+using HotPage.Engine.Selection;
 using HotPage.Engine.Tunables;
 using HotPage.Interop.Platform;
 
@@ -10,6 +11,17 @@ internal sealed class PromoterFixture : IDisposable
 {
     public const ulong Base = 0x7f00_0000_0000;
     public const int PageSize = 4096;
+
+    /// <summary>A fixture whose engine selects candidates with <paramref name="selection"/> (the promoter's test classes run under every strategy), then takes <paramref name="tune"/>.</summary>
+    public static PromoterFixture WithSelection(CandidateSelection selection, SimulatedMachine machine, long pages, int lowerNode = 1, Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null) =>
+        new(machine, pages, lowerNode, t =>
+        {
+            t.Set("selection", (long)selection);
+            tune?.Invoke(t);
+        }, wrap);
+
+    /// <summary>Page indices <paramref name="start"/>, <paramref name="start"/> + 1, ..., <paramref name="count"/> of them.</summary>
+    public static IEnumerable<long> Range(long start, long count) => Enumerable.Range((int)start, (int)count).Select(i => (long)i);
 
     public PromoterFixture(SimulatedMachine machine, long pages, int lowerNode = 1, Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null)
     {

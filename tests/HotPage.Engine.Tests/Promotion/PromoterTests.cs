@@ -3,6 +3,7 @@ using HotPage.Engine.Selection;
 using HotPage.Engine.Tunables;
 using HotPage.Interop.Platform;
 using NUnit.Framework;
+using static HotPage.Engine.Tests.Promotion.PromoterFixture;
 
 namespace HotPage.Engine.Tests.Promotion;
 
@@ -13,13 +14,7 @@ public class PromoterTests(CandidateSelection selection)
 {
     // Every test runs under every selection strategy: the promoter's semantics must not depend on it.
     private PromoterFixture Fixture(SimulatedMachine machine, long pages, int lowerNode = 1, Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null) =>
-        new(machine, pages, lowerNode, t =>
-        {
-            t.Set("selection", (long)selection);
-            tune?.Invoke(t);
-        }, wrap);
-
-    private static IEnumerable<long> Range(long start, long count) => Enumerable.Range((int)start, (int)count).Select(i => (long)i);
+        PromoterFixture.WithSelection(selection, machine, pages, lowerNode, tune, wrap);
 
     [Test]
     public void HotLowerTierPagesMoveToTheTopTierAndColdOnesStay()

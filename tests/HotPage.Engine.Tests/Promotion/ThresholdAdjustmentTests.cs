@@ -25,9 +25,8 @@ public class ThresholdAdjustmentTests(CandidateSelection selection)
     private const int PagesPerRound = 20;
 
     private PromoterFixture Fixture(Action<EngineTunables>? tune = null, Func<IMemoryPlatform, IMemoryPlatform>? wrap = null) =>
-        new(SimulatedMachine.TwoTier(100_000, 100_000), 4000, tune: t =>
+        PromoterFixture.WithSelection(selection, SimulatedMachine.TwoTier(100_000, 100_000), 4000, tune: t =>
         {
-            t.Set("selection", (long)selection);
             t.Set("promote_interval_ms", RoundMs);
             t.Set("hot_threshold_period_ms", RoundMs * RoundsPerPeriod);
             tune?.Invoke(t);
