@@ -1052,7 +1052,7 @@ public sealed class HotPageEngine : IDisposable
             ulong address = baseAddress;
             for (int i = 0; i < pages;)
             {
-                long page = RegisteredRun(regions, pid, address, pages - i, out int run);
+                long page = RegionMap.Run(regions, pid, address, pages - i, out int run);
                 for (long p = page; page >= 0 && p < page + run; p++)
                 {
                     uint w = _table.Word(p);
@@ -1085,7 +1085,7 @@ public sealed class HotPageEngine : IDisposable
         ulong address = baseAddress;
         for (int i = 0; i < pages;)
         {
-            long page = RegisteredRun(regions, pid, address, pages - i, out int run);
+            long page = RegionMap.Run(regions, pid, address, pages - i, out int run);
             for (long p = page; page >= 0 && p < page + run; p++) // page < 0: not registered, skipped
             {
                 _table.MarkTopTier(p);
@@ -1104,30 +1104,6 @@ public sealed class HotPageEngine : IDisposable
         {
             ThrowHelper.ThrowArgumentOutOfRange(nameof(page), page, $"Page {page} is outside the table (0..{_table.Capacity - 1}): use the page a PromotionCandidate carries.");
         }
-    }
-
-    /// <summary>
-    /// The registered pages from <paramref name="address"/> on, at most <paramref name="remaining"/>
-    /// base pages: the table index of the first and, in <paramref name="run"/>, how many follow in
-    /// one region (their indices are consecutive); or -1 with <paramref name="run"/> 1 when the page
-    /// at <paramref name="address"/> is not registered. One region search per region a folio
-    /// crosses instead of one per base page; the pages are exactly those a per-page lookup finds.
-    /// </summary>
-    private static long RegisteredRun(Region[] regions, int pid, ulong address, int remaining, out int run)
-    {
-        int r = RegionMap.Find(regions, pid, address);
-        if (r < 0)
-        {
-            run = 1;
-            return -1;
-        }
-
-        ref readonly Region region = ref regions[r];
-        ulong offset = address - region.Base;
-        // Base pages at address, address + 4096, ... below the region's end (offset < Length).
-        ulong inRegion = ((region.Length - offset - 1) >> PageShift) + 1;
-        run = (int)Math.Min((ulong)remaining, inRegion);
-        return region.FirstPage + (long)(offset >> PageShift);
     }
 
     /// <summary>Consumer side: the page is on a lower tier again (demoted by someone); it is tracked from scratch.</summary>

@@ -194,6 +194,30 @@ internal sealed class RegionMap
         return FindSorted(regions, pid, address);
     }
 
+    /// <summary>
+    /// In <paramref name="regions"/> (a <see cref="Published"/> array), the registered pages from <paramref name="address"/> on, at most <paramref name="remaining"/>
+    /// base pages: the table index of the first and, in <paramref name="run"/>, how many follow in
+    /// one region (their indices are consecutive); or -1 with <paramref name="run"/> 1 when the page
+    /// at <paramref name="address"/> is not registered. One region search per region a folio
+    /// crosses instead of one per base page; the pages are exactly those a per-page lookup finds.
+    /// </summary>
+    public static long Run(Region[] regions, int pid, ulong address, int remaining, out int run)
+    {
+        int r = Find(regions, pid, address);
+        if (r < 0)
+        {
+            run = 1;
+            return -1;
+        }
+
+        ref readonly Region region = ref regions[r];
+        ulong offset = address - region.Base;
+        // Base pages at address, address + 4096, ... below the region's end (offset < Length).
+        ulong inRegion = ((region.Length - offset - 1) >> PageShift) + 1;
+        run = (int)Math.Min((ulong)remaining, inRegion);
+        return region.FirstPage + (long)(offset >> PageShift);
+    }
+
     private static int FindSorted(Region[] regions, int pid, ulong address)
     {
         int lo = 0, hi = regions.Length - 1, found = -1;
