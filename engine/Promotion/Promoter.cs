@@ -239,11 +239,7 @@ public sealed class Promoter : IDisposable
 
             allBackedOff = false;
 
-            long free = _platform.GetFreeBytes(node);
-            // Never below what the kernel keeps free itself (zone high watermarks): a move into
-            // that reserve is refused with ENOMEM, or reclaimed (demoted) again by kswapd.
-            long reserve = Math.Max(_topology[node].TotalBytes * tunables["promote_headroom_pct"] / 100, _platform.GetReservedBytes(node));
-            long room = Math.Max(0, (free - reserve) / _pageSize);
+            long room = Math.Max(0, FreeAboveReserve(node, tunables["promote_headroom_pct"]) / _pageSize);
             _room[node] = room;
             totalRoom += room;
         }
@@ -886,15 +882,13 @@ public sealed class Promoter : IDisposable
     }
 
     // True when every target node has roomPct of its memory free above what promotion never eats
-    // into (promote_headroom_pct, or the kernel's reserve where larger; see RoundForNode).
+    // into (FreeAboveReserve).
     private bool TargetsHaveRoom(long roomPct)
     {
         long headroomPct = _engine.Tunables["promote_headroom_pct"];
         foreach (int node in _targets)
         {
-            long total = _topology[node].TotalBytes;
-            long reserve = Math.Max(total * headroomPct / 100, _platform.GetReservedBytes(node));
-            if (_platform.GetFreeBytes(node) - reserve < total * roomPct / 100)
+            if (FreeAboveReserve(node, headroomPct) < _topology[node].TotalBytes * roomPct / 100)
             {
                 return false;
             }
@@ -902,6 +896,13 @@ public sealed class Promoter : IDisposable
 
         return true;
     }
+
+    // Free bytes on the node above what promotion never eats into: headroomPct of the node, or what
+    // the kernel keeps free itself (zone high watermarks) where that is larger. A move into the
+    // kernel's reserve is refused with ENOMEM, or reclaimed (demoted) again by kswapd. Negative when
+    // the node is already below it.
+    private long FreeAboveReserve(int node, long headroomPct) =>
+        _platform.GetFreeBytes(node) - Math.Max(_topology[node].TotalBytes * headroomPct / 100, _platform.GetReservedBytes(node));
 
     /// <summary>Starts the background promoter thread: a round every <c>promote_interval_ms</c>, sooner when woken or when a full batch waits.</summary>
     /// <exception cref="InvalidOperationException">It is already running.</exception>
